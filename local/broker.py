@@ -1,0 +1,122 @@
+"""A real single-node Apache Kafka broker (KRaft) assembled from Maven Central jars."""
+
+import base64
+import os
+import re
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from local.processes import ManagedProcess
+
+KAFKA_DIR = Path(__file__).parent / "kafka"
+
+
+def kafka_libs_dir() -> Path:
+    """Where `make kafka` put the jars: $CAREPULSE_KAFKA_LIBS or the user cache."""
+    configured = os.environ.get("CAREPULSE_KAFKA_LIBS")
+    if configured:
+        return Path(configured)
+    version = re.search(r"<kafka.version>(.+)</kafka.version>", (KAFKA_DIR / "pom.xml").read_text())
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return cache / "carepulse" / f"kafka-{version.group(1) if version else ''}" / "libs"
+
+
+@dataclass(frozen=True)
+class BrokerPorts:
+    port: int = 9092
+    controller_port: int = 9093
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+class KafkaBroker:
+    def __init__(self, data_dir: Path, ports: BrokerPorts, log_file: Path | None = None) -> None:
+        self._data_dir = data_dir
+        self._ports = ports
+        self._libs = kafka_libs_dir()
+        if not (self._libs / ".complete").exists():
+            raise FileNotFoundError(f"Kafka jars missing in {self._libs}: run `make kafka`")
+        self._config = data_dir / "server.properties"
+        self._process = ManagedProcess(
+            "kafka",
+            self._java("kafka.Kafka", str(self._config)),
+            env={
+                **os.environ,
+                "KAFKA_HEAP_OPTS": "-Xms256m -Xmx512m",
+            },
+            cwd=data_dir,
+            log_file=log_file,
+        )
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self._ports.bootstrap
+
+    def start(self, timeout_s: float = 60) -> None:
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        log_dir = self._data_dir / "logs"
+        self._config.write_text(
+            Template((KAFKA_DIR / "server.properties").read_text()).substitute(
+                port=self._ports.port,
+                controller_port=self._ports.controller_port,
+                log_dir=log_dir,
+            )
+        )
+        if not (log_dir / "meta.properties").exists():
+            self._format(log_dir)
+        self._process.start()
+        self._wait_listening(timeout_s)
+
+    def stop(self) -> None:
+        self._process.terminate(timeout_s=30)
+
+    def _java(self, main_class: str, *args: str) -> list[str]:
+        log4j = KAFKA_DIR / "log4j2.properties"
+        return [
+            "java",
+            f"-Dlog4j2.configurationFile={log4j}",
+            "-cp",
+            f"{self._libs}/*",
+            main_class,
+            *args,
+        ]
+
+    def _format(self, log_dir: Path) -> None:
+        cluster_id = _kafka_uuid()
+        subprocess.run(
+            self._java(
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                "-t",
+                cluster_id,
+                "-c",
+                str(self._config),
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def _wait_listening(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self._process.running():
+                raise RuntimeError(f"Kafka exited with {self._process.exit_code()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self._ports.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise TimeoutError(f"Kafka not listening on {self._ports.port} after {timeout_s}s")
+
+
+def _kafka_uuid() -> str:
+    """A cluster id in Kafka's format: 16 random bytes, URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")

@@ -1,0 +1,148 @@
+"""The whole system as local processes: Kafka, the four services and the gateway."""
+
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import httpx
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from local.broker import BrokerPorts, KafkaBroker
+from local.processes import ManagedProcess
+from servicekit.kafka.topics import carepulse_topics, ensure_topics
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GRPC_SERVICES = ("ingest", "classify", "recommend", "alert")
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    kafka: BrokerPorts = field(default_factory=BrokerPorts)
+    grpc: Mapping[str, int] = field(
+        default_factory=lambda: {
+            "ingest": 50051,
+            "classify": 50052,
+            "recommend": 50053,
+            "alert": 50054,
+        }
+    )
+    gateway: int = 8080
+    metrics_base: int = 9101  # ingest, classify, recommend, alert, gateway in that order
+
+    @classmethod
+    def shifted(cls, offset: int) -> "StackPorts":
+        """The same layout moved by `offset`, so tests run beside a `make run`."""
+        base = cls()
+        return cls(
+            kafka=BrokerPorts(base.kafka.port + offset, base.kafka.controller_port + offset),
+            grpc={name: port + offset for name, port in base.grpc.items()},
+            gateway=base.gateway + offset,
+            metrics_base=base.metrics_base + offset,
+        )
+
+    def metrics(self, name: str) -> int:
+        return self.metrics_base + [*GRPC_SERVICES, "gateway"].index(name)
+
+    def address(self, name: str) -> str:
+        return f"127.0.0.1:{self.grpc[name]}"
+
+
+class Stack:
+    def __init__(
+        self,
+        data_dir: Path,
+        ports: StackPorts,
+        env: Mapping[str, str],
+        log_dir: Path | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.ports = ports
+        self._env = dict(env)
+        self._log_dir = log_dir
+        if log_dir:
+            log_dir.mkdir(parents=True, exist_ok=True)
+        self.broker = KafkaBroker(data_dir / "kafka", ports.kafka, self._log("kafka"))
+        self.processes: dict[str, ManagedProcess] = {
+            name: self._service_process(name, index + 1)
+            for index, name in enumerate([*GRPC_SERVICES, "gateway"])
+        }
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.gateway}"
+
+    def start(self, timeout_s: float = 180) -> None:
+        self.broker.start()
+        ensure_topics(self.broker.bootstrap_servers, carepulse_topics())
+        for process in self.processes.values():
+            process.start()
+        self.wait_ready(list(self.processes), timeout_s)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes.values()):
+            process.terminate()
+        self.broker.stop()
+
+    def wait_ready(self, names: list[str], timeout_s: float = 180) -> None:
+        deadline = time.monotonic() + timeout_s
+        pending = list(names)
+        while pending:
+            for name in list(pending):
+                process = self.processes[name]
+                if not process.running():
+                    raise RuntimeError(f"{name} exited with code {process.exit_code()}")
+                if self._ready(name):
+                    pending.remove(name)
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not ready after {timeout_s}s: {', '.join(pending)}")
+            time.sleep(0.5)
+
+    def _ready(self, name: str) -> bool:
+        if name == "gateway":
+            try:
+                return httpx.get(f"{self.gateway_url}/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+        with grpc.insecure_channel(self.ports.address(name)) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            try:
+                reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)
+            except grpc.RpcError:
+                return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+    def _service_process(self, name: str, color: int) -> ManagedProcess:
+        module = "gateway" if name == "gateway" else f"services.{name}"
+        return ManagedProcess(
+            name,
+            [sys.executable, "-m", module],
+            env=self._service_env(name),
+            cwd=REPO_ROOT,
+            log_file=self._log(name),
+            color_index=color,
+        )
+
+    def _service_env(self, name: str) -> dict[str, str]:
+        prefix = name.upper()
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
+            f"{prefix}_METRICS_PORT": str(self.ports.metrics(name)),
+        }
+        if name == "gateway":
+            env["GATEWAY_PORT"] = str(self.ports.gateway)
+            for upstream in GRPC_SERVICES:
+                env[f"GATEWAY_{upstream.upper()}_ADDR"] = self.ports.address(upstream)
+        else:
+            env[f"{prefix}_GRPC_PORT"] = str(self.ports.grpc[name])
+            env[f"{prefix}_SQLITE_PATH"] = str(self.data_dir / f"{name}.db")
+        env.update(self._env)
+        return env
+
+    def _log(self, name: str) -> Path | None:
+        return self._log_dir / f"{name}.log" if self._log_dir else None

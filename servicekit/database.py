@@ -1,0 +1,30 @@
+"""SQLAlchemy engines: SQLite by default, PostgreSQL when DATABASE_URL says so."""
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+
+def create_database_engine(url: str | None, default_sqlite_file: Path) -> Engine:
+    if not url:
+        default_sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{default_sqlite_file}"
+    if url.startswith(("postgresql://", "postgres://")):
+        # psycopg 3 is the driver we ship; plain URLs would select psycopg2.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _tune_sqlite)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (gRPC queries) proceed while the consumer writes;
+    # NORMAL sync is durable across process crashes, which is what restarts need.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

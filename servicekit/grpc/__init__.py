@@ -1,0 +1,1 @@
+"""gRPC plumbing: a server with health, reflection, tracing and metrics; channels with retries."""

@@ -1,0 +1,1 @@
+"""Kafka plumbing: topics, headers, a durable producer and a consumer loop that loses nothing."""

@@ -1,0 +1,68 @@
+"""The topics CarePulse uses, and creating them idempotently."""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from confluent_kafka.admin import AdminClient, NewTopic
+
+log = logging.getLogger(__name__)
+
+MESSAGES_RAW = "messages.raw"
+MESSAGES_CLASSIFIED = "messages.classified"
+FEEDBACK = "feedback"
+ALERTS = "alerts"
+
+_DAY_MS = 24 * 3600 * 1000
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    retention_ms: int
+
+
+def carepulse_topics(partitions: int = 3) -> list[TopicSpec]:
+    """Every topic with its partitions and retention (documented in docs/topics.md)."""
+    week, month = 7 * _DAY_MS, 30 * _DAY_MS
+    main = [
+        TopicSpec(MESSAGES_RAW, partitions, week),
+        TopicSpec(MESSAGES_CLASSIFIED, partitions, week),
+        TopicSpec(FEEDBACK, partitions, month),
+        TopicSpec(ALERTS, partitions, month),
+    ]
+    # Dead letters wait for a person, so they are kept longer; one partition keeps them in order.
+    consumed = (MESSAGES_RAW, MESSAGES_CLASSIFIED, FEEDBACK)
+    return main + [TopicSpec(dead_letter_topic(t), 1, month) for t in consumed]
+
+
+def ensure_topics(
+    bootstrap_servers: str, specs: Iterable[TopicSpec], timeout_s: float = 30
+) -> None:
+    """Create missing topics; existing ones are left as they are."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    existing = set(admin.list_topics(timeout=timeout_s).topics)
+    wanted = [
+        NewTopic(
+            spec.name,
+            num_partitions=spec.partitions,
+            replication_factor=-1,  # the broker's default: 1 locally, 3 in a cluster
+            config={"retention.ms": str(spec.retention_ms), "min.insync.replicas": "1"},
+        )
+        for spec in specs
+        if spec.name not in existing
+    ]
+    if not wanted:
+        return
+    for name, future in admin.create_topics(wanted, request_timeout=timeout_s).items():
+        try:
+            future.result()
+            log.info("created topic", extra={"topic": name})
+        except Exception as error:  # a concurrent creator is fine; anything else is not
+            if "TOPIC_ALREADY_EXISTS" not in str(error):
+                raise
