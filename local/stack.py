@@ -87,6 +87,15 @@ class Stack:
             process.terminate()
         self.broker.stop()
 
+    def kill(self, name: str) -> None:
+        """SIGKILL one service: no shutdown hooks run, as in a crash."""
+        self.processes[name].kill()
+
+    def restart(self, name: str, timeout_s: float = 180) -> None:
+        self.processes[name].kill()
+        self.processes[name].start()
+        self.wait_ready([name], timeout_s)
+
     def wait_ready(self, names: list[str], timeout_s: float = 180) -> None:
         deadline = time.monotonic() + timeout_s
         pending = list(names)

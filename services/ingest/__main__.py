@@ -1,0 +1,5 @@
+import sys
+
+from services.ingest.main import main
+
+sys.exit(main())

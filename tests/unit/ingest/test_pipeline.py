@@ -1,0 +1,89 @@
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from services.ingest.dedup import DuplicateWindow
+from services.ingest.errors import InvalidMessage
+from services.ingest.pipeline import IncomingMessage, IngestPipeline
+
+RECEIVED_AT = datetime(2024, 3, 15, 9, 30, 5, tzinfo=UTC)
+
+
+def make_pipeline(max_text_chars: int = 4000) -> IngestPipeline:
+    return IngestPipeline(
+        DuplicateWindow(window_s=600, max_entries=1000),
+        max_text_chars=max_text_chars,
+        clock=lambda: RECEIVED_AT,
+    )
+
+
+def message(**overrides: object) -> IncomingMessage:
+    fields: dict[str, object] = {
+        "conversation_id": "conv-20240315-0042",
+        "customer_id": "cust-88121",
+        "text": "Hi,\nplease call me on 07700 900123 about my refund.",
+        **overrides,
+    }
+    return IncomingMessage(**fields)  # type: ignore[arg-type]
+
+
+def test_message_is_normalized_redacted_and_stamped() -> None:
+    prepared = make_pipeline().prepare(message())
+    assert prepared.text == "Hi, please call me on [PHONE] about my refund."
+    assert prepared.redactions == ("phone",)
+    assert prepared.received_at == RECEIVED_AT
+    assert prepared.channel == "chat"
+    assert prepared.source == "api"
+    assert prepared.duplicate is False
+
+
+def test_empty_channel_and_source_fall_back_to_defaults() -> None:
+    prepared = make_pipeline().prepare(message(channel="", source=""))
+    assert (prepared.channel, prepared.source) == ("chat", "api")
+
+
+def test_pii_hidden_behind_full_width_digits_is_still_redacted() -> None:
+    full_width_card = "".join(chr(ord(digit) + 0xFEE0) for digit in "4111111111111111")
+    prepared = make_pipeline().prepare(message(text=f"card {full_width_card}"))
+    assert prepared.text == "card [CARD]"
+
+
+def test_retry_with_same_external_id_returns_same_message_id() -> None:
+    pipeline = make_pipeline()
+    first = pipeline.prepare(message(source="zendesk", external_id="ticket-1"))
+    retry = pipeline.prepare(message(source="zendesk", external_id="ticket-1"))
+    assert retry.message_id == first.message_id
+    assert (first.duplicate, retry.duplicate) == (False, True)
+
+
+def test_retry_after_restart_keeps_the_message_id_but_is_not_flagged() -> None:
+    first = make_pipeline().prepare(message(source="zendesk", external_id="ticket-1"))
+    after_restart = make_pipeline().prepare(message(source="zendesk", external_id="ticket-1"))
+    assert after_restart.message_id == first.message_id
+    assert after_restart.duplicate is False
+
+
+def test_messages_without_external_id_are_never_duplicates() -> None:
+    pipeline = make_pipeline()
+    first, second = pipeline.prepare(message()), pipeline.prepare(message())
+    assert first.message_id != second.message_id
+    assert not first.duplicate and not second.duplicate
+
+
+def test_empty_external_id_is_treated_as_absent() -> None:
+    prepared = make_pipeline().prepare(message(external_id=""))
+    assert prepared.external_id is None
+
+
+def test_sent_at_is_converted_to_utc() -> None:
+    paris = timezone(timedelta(hours=1))
+    prepared = make_pipeline().prepare(message(sent_at=datetime(2024, 3, 15, 10, 30, tzinfo=paris)))
+    assert prepared.sent_at == datetime(2024, 3, 15, 9, 30, tzinfo=UTC)
+    assert prepared.sent_at is not None and prepared.sent_at.tzinfo == UTC
+
+
+def test_invalid_message_is_rejected_before_it_is_remembered() -> None:
+    pipeline = make_pipeline(max_text_chars=10)
+    with pytest.raises(InvalidMessage, match="text: is longer than 10"):
+        pipeline.prepare(message(text="far too long a message", external_id="ticket-1"))
+    assert pipeline.prepare(message(text="short", external_id="ticket-1")).duplicate is False
