@@ -88,6 +88,7 @@ class ConsumerLoop(Generic[T]):
             {
                 "bootstrap.servers": settings.bootstrap_servers,
                 "group.id": group_id,
+                "logger": logging.getLogger("librdkafka"),  # JSON logs, not raw stderr
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 # A killed member's partitions move on within seconds, not the 45 s default.

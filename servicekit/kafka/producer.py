@@ -29,6 +29,7 @@ class EventProducer:
             {
                 "bootstrap.servers": settings.bootstrap_servers,
                 "client.id": client_id,
+                "logger": logging.getLogger("librdkafka"),  # JSON logs, not raw stderr
                 "acks": "all",
                 "enable.idempotence": True,
                 "linger.ms": 5,
