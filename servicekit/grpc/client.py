@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import grpc
 from opentelemetry.instrumentation.grpc import client_interceptor
+from opentelemetry.instrumentation.grpc.grpcext import intercept_channel
 
 from servicekit.grpc.options import COMMON_OPTIONS
 
@@ -43,4 +44,6 @@ def open_channel(target: str, *, retry_methods: Sequence[str] = ()) -> grpc.Chan
         ("grpc.service_config", _service_config(retry_methods)),
     ]
     channel = grpc.insecure_channel(target, options=options)
-    return grpc.intercept_channel(channel, client_interceptor())  # type: ignore[no-untyped-call]
+    # OpenTelemetry's interceptor speaks its own grpcext interface, not grpc.intercept_channel's.
+    traced: grpc.Channel = intercept_channel(channel, client_interceptor())  # type: ignore[no-untyped-call]
+    return traced

@@ -1,0 +1,1 @@
+"""CarePulse's public HTTP entry: REST in, gRPC out to the services."""

@@ -1,0 +1,219 @@
+"""Alert events as SSE: each stream follows one AlertService.StreamAlerts call.
+
+The gRPC stubs are blocking, so each stream reads its call on a thread of its own and hands
+the events to the event loop. Each stream gets its own channel: closing that channel is the
+one way to stop a blocked read that works whatever interceptors wrap the call.
+"""
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from carepulse.v1 import alert_pb2, alert_pb2_grpc
+
+from gateway import sse
+from gateway.metrics import GatewayMetrics
+from gateway.models.alerts import AlertEvent
+from gateway.problems import Problem
+from gateway.upstream_errors import problem_from_rpc_error
+
+logger = logging.getLogger(__name__)
+
+# A refused call fails within milliseconds; waiting this long before answering lets such a
+# failure be a 503/400 problem instead of a 200 stream that ends at once.
+_OPEN_GRACE_S = 0.25
+# Events read ahead of a slow client; beyond this the reader waits, and gRPC flow control
+# slows the alert service down instead of the gateway buffering without bound.
+_READ_AHEAD = 64
+
+
+@dataclass(frozen=True)
+class _StreamEnd:
+    error: grpc.RpcError | None  # None: it ended as expected (closed, or its lifetime is up)
+
+
+class _UpstreamStream:
+    """One StreamAlerts call, read on its own thread into an asyncio queue."""
+
+    def __init__(
+        self,
+        channel: grpc.Channel,
+        after_sequence: int,
+        lifetime_s: float,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._channel = channel
+        self._request = alert_pb2.StreamAlertsRequest(after_sequence=after_sequence)
+        self._lifetime_s = lifetime_s
+        self._loop = loop
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._slots = threading.Semaphore(_READ_AHEAD)
+        self._closed = threading.Event()
+        self._close_lock = threading.Lock()
+        # The copied context carries the request's span, so the call is traced under it.
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(self._read,),
+            name="alert-stream",
+            daemon=True,
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    async def next(self) -> Any:
+        """The next AlertEvent, or a _StreamEnd."""
+        item = await self._queue.get()
+        self._slots.release()
+        return item
+
+    def close(self) -> None:
+        """Idempotent; closing the channel cancels the call, which ends the reading thread."""
+        with self._close_lock:
+            if self._closed.is_set():
+                return
+            self._closed.set()
+        self._channel.close()
+        self._slots.release()  # the reader may be waiting for room
+
+    def _read(self) -> None:
+        end = _StreamEnd(None)
+        try:
+            stub = alert_pb2_grpc.AlertServiceStub(self._channel)
+            for event in stub.StreamAlerts(self._request, timeout=self._lifetime_s):
+                self._deliver(event)
+                self._slots.acquire()
+                if self._closed.is_set():
+                    break
+        except grpc.RpcError as error:
+            expected = self._closed.is_set() or (
+                isinstance(error, grpc.Call) and error.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+            )
+            if not expected:
+                end = _StreamEnd(error)
+        except ValueError:
+            if not self._closed.is_set():  # a closed channel refuses new calls this way
+                raise
+        self._deliver(end)
+
+    def _deliver(self, item: Any) -> None:
+        # A closed loop means the process is exiting and nobody reads any more.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+
+class AlertStreams:
+    """Opens alert event streams, bounds how many are open, and ends them all on shutdown."""
+
+    def __init__(
+        self,
+        open_channel: Callable[[], grpc.Channel],
+        metrics: GatewayMetrics,
+        *,
+        heartbeat_s: float,
+        lifetime_s: float,
+        max_streams: int,
+    ) -> None:
+        self._open_channel = open_channel
+        self._metrics = metrics
+        self._heartbeat_s = heartbeat_s
+        self._lifetime_s = lifetime_s
+        self._max_streams = max_streams
+        self._streams: set[_UpstreamStream] = set()
+        self._lock = threading.Lock()
+        self._closing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def open(self, after_sequence: int) -> sse.EventStreamResponse:
+        """Start following events after `after_sequence`; a refused start raises a Problem."""
+        self._loop = asyncio.get_running_loop()
+        stream = self._register(after_sequence)
+        try:
+            stream.start()
+            try:
+                first = await asyncio.wait_for(stream.next(), _OPEN_GRACE_S)
+            except TimeoutError:
+                first = None  # nothing to replay yet, and no error: the stream is open
+            if isinstance(first, _StreamEnd) and first.error is not None:
+                raise problem_from_rpc_error(first.error)
+        except BaseException:
+            self._release(stream)
+            raise
+        return sse.EventStreamResponse(
+            self._events(stream, first), on_close=lambda: self._release(stream)
+        )
+
+    def close_all(self) -> None:
+        """End every open stream and refuse new ones; safe from any thread or signal handler."""
+        self._closing = True
+        loop = self._loop
+        if loop is None:
+            return  # no stream was ever opened
+        # Channels are closed on the loop's thread, never inside a signal handler. A closed
+        # loop has ended every stream already.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._close_open_streams)
+
+    def _close_open_streams(self) -> None:
+        with self._lock:
+            streams = list(self._streams)
+        for stream in streams:
+            stream.close()
+
+    def _register(self, after_sequence: int) -> _UpstreamStream:
+        with self._lock:
+            if self._closing:
+                raise Problem(
+                    503,
+                    "shutting-down",
+                    "Shutting down",
+                    "This gateway instance is shutting down; reconnect to reach another one.",
+                    headers={"Retry-After": "1"},
+                )
+            if len(self._streams) >= self._max_streams:
+                raise Problem(
+                    503,
+                    "too-many-streams",
+                    "Too many alert streams",
+                    f"This gateway instance already serves {self._max_streams} alert streams;"
+                    " retry later or close unused ones.",
+                    headers={"Retry-After": "5"},
+                )
+            assert self._loop is not None
+            stream = _UpstreamStream(
+                self._open_channel(), after_sequence, self._lifetime_s, self._loop
+            )
+            self._streams.add(stream)
+        self._metrics.open_alert_streams.inc()
+        return stream
+
+    def _release(self, stream: _UpstreamStream) -> None:
+        stream.close()
+        with self._lock:
+            if stream not in self._streams:
+                return
+            self._streams.discard(stream)
+        self._metrics.open_alert_streams.dec()
+
+    async def _events(self, stream: _UpstreamStream, first: Any) -> AsyncIterator[str]:
+        item = first
+        while True:
+            if isinstance(item, _StreamEnd):
+                if item.error is not None:
+                    # The client reconnects with Last-Event-ID and gets the reason as a problem.
+                    logger.warning("alert stream ended by upstream", exc_info=item.error)
+                return
+            if item is not None:
+                event = AlertEvent.from_proto(item)
+                yield sse.event(event.model_dump_json(), event_id=str(event.sequence), name="alert")
+            try:
+                item = await asyncio.wait_for(stream.next(), self._heartbeat_s)
+            except TimeoutError:
+                item = None
+                yield sse.comment("heartbeat")

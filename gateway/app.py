@@ -1,0 +1,95 @@
+"""Builds the gateway's FastAPI app from its settings and upstream services."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.middleware.cors import CORSMiddleware
+
+from gateway.alert_streams import AlertStreams
+from gateway.auth import Authenticator
+from gateway.body_limit import BodySizeLimit
+from gateway.error_handlers import install_error_handlers
+from gateway.keyring import KeyRing, Role
+from gateway.metrics import GatewayMetrics, RequestMetrics
+from gateway.rate_limit import RateLimit, RateLimiter
+from gateway.routes.alerts import alerts_router
+from gateway.routes.chat import chat_router
+from gateway.routes.feedback import feedback_router
+from gateway.routes.health import health_router
+from gateway.routes.messages import messages_router
+from gateway.routes.metrics import metrics_router
+from gateway.settings import GatewaySettings
+from gateway.upstreams import Upstreams
+
+_DESCRIPTION = """\
+The public API of CarePulse. Authenticate with `X-API-Key: <key>` or
+`Authorization: Bearer <key>`: **client** keys use chat, messages and feedback,
+**operator** keys use alerts. Every error is `application/problem+json` (RFC 9457).
+"""
+
+
+def create_app(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
+    """The caller keeps ownership of `upstreams`: it closes them after the app has stopped."""
+    metrics = GatewayMetrics()
+    limiter = RateLimiter(
+        {
+            Role.CLIENT: RateLimit(settings.client_rate_per_s, settings.client_burst),
+            Role.OPERATOR: RateLimit(settings.operator_rate_per_s, settings.operator_burst),
+        }
+    )
+    auth = Authenticator(KeyRing(settings.api_keys()), limiter, metrics)
+    streams = AlertStreams(
+        upstreams.alert_stream_channel,
+        metrics,
+        heartbeat_s=settings.sse_heartbeat_s,
+        lifetime_s=settings.alert_stream_lifetime_s,
+        max_streams=settings.max_alert_streams,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        streams.close_all()
+
+    app = FastAPI(
+        title="CarePulse gateway",
+        version="1",
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.alert_streams = streams
+    install_error_handlers(app)
+
+    app.include_router(chat_router(upstreams, settings, auth))
+    app.include_router(messages_router(upstreams, settings, auth))
+    app.include_router(feedback_router(upstreams, settings, auth))
+    app.include_router(alerts_router(upstreams, settings, auth, streams))
+    app.include_router(health_router(upstreams, settings))
+    app.include_router(metrics_router(metrics))
+
+    # Added innermost first: the metrics middleware sees every answer, the 413 included.
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-Key", "Authorization", "Content-Type", "Last-Event-ID"],
+            expose_headers=["Retry-After"],
+        )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    # A server span per request; its context reaches the services through the gRPC
+    # client interceptor of each channel. Probes and scrapes would only be noise.
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    return app
+
+
+def begin_shutdown(app: FastAPI) -> None:
+    """End the app's long-lived responses, so a graceful shutdown isn't held open by them.
+
+    Safe to call from a signal handler or another thread.
+    """
+    streams: AlertStreams = app.state.alert_streams
+    streams.close_all()

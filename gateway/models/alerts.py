@@ -1,0 +1,107 @@
+"""Alerts as operators see them: GET /v1/alerts, the SSE stream and acknowledgements."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from carepulse.v1 import events_pb2
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.timestamps import from_timestamp
+
+AlertStateName = Literal["firing", "acknowledged", "resolved"]
+SeverityName = Literal["warning", "critical", "unspecified"]
+
+STATES: dict[AlertStateName, events_pb2.AlertState] = {
+    "firing": events_pb2.ALERT_STATE_FIRING,
+    "acknowledged": events_pb2.ALERT_STATE_ACKNOWLEDGED,
+    "resolved": events_pb2.ALERT_STATE_RESOLVED,
+}
+
+
+class Evidence(BaseModel):
+    negative_count: int
+    total_count: int
+    baseline_negative_rate: float
+    score: float
+    window_start: datetime | None
+    window_end: datetime | None
+    example_message_ids: list[str]
+
+
+class Acknowledgement(BaseModel):
+    operator: str
+    note: str
+    at: datetime | None
+
+
+class Alert(BaseModel):
+    alert_id: str
+    topic: str
+    channel: str
+    state: AlertStateName | Literal["unspecified"]
+    severity: SeverityName
+    evidence: Evidence
+    opened_at: datetime | None
+    updated_at: datetime | None
+    resolved_at: datetime | None
+    acknowledgement: Acknowledgement | None
+
+    @classmethod
+    def from_proto(cls, alert: Any) -> "Alert":
+        evidence = alert.evidence
+        ack = alert.acknowledgement
+        return cls(
+            alert_id=alert.alert_id,
+            topic=alert.topic,
+            channel=alert.channel,
+            state=_enum_name(events_pb2.AlertState, alert.state, "ALERT_STATE_"),
+            severity=_enum_name(events_pb2.Severity, alert.severity, "SEVERITY_"),
+            evidence=Evidence(
+                negative_count=evidence.negative_count,
+                total_count=evidence.total_count,
+                baseline_negative_rate=evidence.baseline_negative_rate,
+                score=evidence.score,
+                window_start=from_timestamp(evidence.window_start),
+                window_end=from_timestamp(evidence.window_end),
+                example_message_ids=list(evidence.example_message_ids),
+            ),
+            opened_at=from_timestamp(alert.opened_at),
+            updated_at=from_timestamp(alert.updated_at),
+            resolved_at=from_timestamp(alert.resolved_at),
+            acknowledgement=(
+                Acknowledgement(operator=ack.operator, note=ack.note, at=from_timestamp(ack.at))
+                if alert.HasField("acknowledgement")
+                else None
+            ),
+        )
+
+
+class AlertPage(BaseModel):
+    alerts: list[Alert] = Field(description="Newest first.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last.")
+
+
+class AlertEvent(BaseModel):
+    """The `data` of one SSE event; its `id` is the same sequence number."""
+
+    sequence: int
+    alert: Alert
+
+    @classmethod
+    def from_proto(cls, event: Any) -> "AlertEvent":
+        return cls(sequence=event.sequence, alert=Alert.from_proto(event.alert))
+
+
+class AcknowledgeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(default="", max_length=2000)
+
+
+def _enum_name(enum: Any, value: int, prefix: str) -> Any:
+    """ALERT_STATE_FIRING -> "firing"; a value newer than this code reads as "unspecified"."""
+    try:
+        name: str = enum.Name(value)
+    except ValueError:
+        return "unspecified"
+    return name.removeprefix(prefix).lower()

@@ -1,0 +1,46 @@
+"""POST /v1/messages: a batch of customer messages from another system, ingested async."""
+
+from typing import Any
+
+from carepulse.v1 import ingest_pb2
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from gateway.timestamps import to_timestamp
+
+
+class IncomingMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=200)
+    customer_id: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1)
+    channel: str | None = Field(default=None, max_length=50, description='Default "chat".')
+    source: str | None = Field(default=None, max_length=100, description='Default "api".')
+    external_id: str | None = Field(
+        default=None, max_length=200, description="The source's id; repeats are de-duplicated."
+    )
+    sent_at: AwareDatetime | None = None
+
+    def to_proto(self) -> Any:
+        request = ingest_pb2.IngestRequest(
+            conversation_id=self.conversation_id,
+            customer_id=self.customer_id,
+            text=self.text,
+            channel=self.channel or "",
+            source=self.source or "",
+            external_id=self.external_id or "",
+        )
+        if self.sent_at is not None:
+            request.sent_at.CopyFrom(to_timestamp(self.sent_at))
+        return request
+
+
+class MessageBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[IncomingMessage] = Field(min_length=1)
+
+
+class BatchAccepted(BaseModel):
+    ids: list[str] = Field(description="Message ids, in the order of the request.")
+    duplicates: int = Field(description="How many were already ingested (same external_id).")

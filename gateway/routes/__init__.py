@@ -1,0 +1,1 @@
+"""One router per resource; each is built from the upstreams and settings it needs."""

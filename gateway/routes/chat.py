@@ -1,0 +1,67 @@
+"""POST /v1/chat: ingest -> classify -> recommend, answered synchronously."""
+
+from carepulse.v1 import classify_pb2, ingest_pb2, recommend_pb2
+from fastapi import APIRouter, Depends
+
+from gateway.auth import Authenticator
+from gateway.keyring import Role
+from gateway.models.chat import (
+    ChatReply,
+    ChatRequest,
+    Confidences,
+    Explanation,
+    Suggestion,
+    sentiment_name,
+)
+from gateway.problems import problem_responses
+from gateway.settings import GatewaySettings
+from gateway.upstreams import Upstreams
+
+
+def chat_router(upstreams: Upstreams, settings: GatewaySettings, auth: Authenticator) -> APIRouter:
+    router = APIRouter(tags=["chat"], dependencies=[Depends(auth.require(Role.CLIENT))])
+
+    @router.post(
+        "/v1/chat",
+        response_model_exclude_none=True,
+        responses=problem_responses(400, 401, 403, 413, 422, 429, 503, 504),
+    )
+    def chat(request: ChatRequest) -> ChatReply:
+        """Ingest one message, classify it and suggest knowledge-base answers."""
+        ingested = upstreams.ingest.Ingest(
+            ingest_pb2.IngestRequest(
+                conversation_id=request.conversation_id,
+                customer_id=request.customer_id,
+                text=request.text,
+                channel=request.channel or "",
+            ),
+            timeout=settings.ingest_deadline_s,
+        )
+        # Downstream services only ever see the redacted text ingest returned.
+        classification = upstreams.classify.Classify(
+            classify_pb2.ClassifyRequest(text=ingested.text, explain=request.explain),
+            timeout=settings.classify_deadline_s,
+        ).classification
+        recommended = upstreams.recommend.Recommend(
+            recommend_pb2.RecommendRequest(
+                message_id=ingested.message_id,
+                customer_id=request.customer_id,
+                text=ingested.text,
+                intent=classification.intent,
+                intent_confidence=classification.intent_confidence,
+            ),
+            timeout=settings.recommend_deadline_s,
+        )
+        return ChatReply(
+            message_id=ingested.message_id,
+            sentiment=sentiment_name(classification.sentiment),
+            intent=classification.intent,
+            confidences=Confidences(
+                sentiment=classification.sentiment_confidence,
+                intent=classification.intent_confidence,
+            ),
+            suggestions=[Suggestion.from_proto(s) for s in recommended.suggestions],
+            explanation=Explanation.from_proto(classification) if request.explain else None,
+        )
+
+    return router

@@ -1,0 +1,122 @@
+"""The gateway's configuration, read from the environment; bad values stop the process at start."""
+
+import re
+from typing import Annotated, Any, Self
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gateway.keyring import ApiKey, Role, sha256_hex
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class GatewaySettings(BaseSettings):
+    """Env prefix `GATEWAY_`, except the two plaintext developer keys `CAREPULSE_*_KEY`."""
+
+    # Errors never echo input values: they would print the plaintext keys.
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    log_level: str = "INFO"
+
+    ingest_addr: str = "127.0.0.1:50051"
+    classify_addr: str = "127.0.0.1:50052"
+    recommend_addr: str = "127.0.0.1:50053"
+    alert_addr: str = "127.0.0.1:50054"
+
+    # Deadlines of one call to each upstream. Classify gets more: `explain` runs a backward pass.
+    ingest_deadline_s: float = Field(default=2.0, gt=0)
+    classify_deadline_s: float = Field(default=5.0, gt=0)
+    recommend_deadline_s: float = Field(default=2.0, gt=0)
+    alert_deadline_s: float = Field(default=2.0, gt=0)
+    health_deadline_s: float = Field(default=1.0, gt=0)
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_batch_messages: int = Field(default=500, ge=1, le=10_000)
+
+    client_rate_per_s: float = Field(default=20.0, gt=0)
+    client_burst: int = Field(default=40, ge=1)
+    operator_rate_per_s: float = Field(default=5.0, gt=0)
+    operator_burst: int = Field(default=20, ge=1)
+
+    # Comment lines on idle alert streams keep proxies from closing them as dead.
+    sse_heartbeat_s: float = Field(default=15.0, gt=0)
+    # Streams end after this long; clients reconnect with Last-Event-ID, which also spreads
+    # them over gateway replicas.
+    alert_stream_lifetime_s: float = Field(default=3600.0, gt=0)
+    # Each open alert stream holds a thread reading its gRPC stream; this bounds them.
+    max_alert_streams: int = Field(default=100, ge=1)
+    # How long SIGTERM waits for in-flight requests before cancelling them.
+    grace_period_s: float = Field(default=10.0, gt=0)
+
+    # Browser origins allowed by CORS; empty (the default) sends no CORS headers at all.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+
+    # `role:name:sha256hex`, comma-separated: what a Kubernetes Secret holds.
+    api_key_hashes: Annotated[tuple[ApiKey, ...], NoDecode] = ()
+    # Plaintext keys as a developer exports them; hashed while the settings are read, so
+    # only their digests stay in memory.
+    client_key_sha256: str | None = Field(
+        default=None, validation_alias="CAREPULSE_CLIENT_KEY", repr=False
+    )
+    operator_key_sha256: str | None = Field(
+        default=None, validation_alias="CAREPULSE_OPERATOR_KEY", repr=False
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("api_key_hashes", mode="before")
+    @classmethod
+    def _parse_key_hashes(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return tuple(_parse_key_hash(entry.strip()) for entry in value.split(",") if entry.strip())
+
+    @field_validator("client_key_sha256", "operator_key_sha256", mode="before")
+    @classmethod
+    def _hash_plaintext_key(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return sha256_hex(value) if value else None
+        return value
+
+    @model_validator(mode="after")
+    def _require_keys(self) -> Self:
+        if not self.api_keys():
+            raise ValueError(
+                "no API keys configured: set CAREPULSE_CLIENT_KEY and/or CAREPULSE_OPERATOR_KEY,"
+                " or GATEWAY_API_KEY_HASHES=role:name:sha256hex,..."
+            )
+        hashes = [key.sha256 for key in self.api_keys()]
+        if len(hashes) != len(set(hashes)):
+            raise ValueError("the same API key is configured twice; each key needs one role")
+        return self
+
+    def api_keys(self) -> tuple[ApiKey, ...]:
+        """Every configured key; the plaintext ones are named after their role."""
+        keys = list(self.api_key_hashes)
+        if self.client_key_sha256:
+            keys.append(ApiKey(Role.CLIENT, Role.CLIENT.value, self.client_key_sha256))
+        if self.operator_key_sha256:
+            keys.append(ApiKey(Role.OPERATOR, Role.OPERATOR.value, self.operator_key_sha256))
+        return tuple(keys)
+
+
+def _parse_key_hash(entry: str) -> ApiKey:
+    role, _, rest = entry.partition(":")
+    name, _, digest = rest.partition(":")
+    if role not in {r.value for r in Role}:
+        raise ValueError(f"API key hash {name or entry!r}: role must be client or operator")
+    if not name:
+        raise ValueError("API key hash: expected role:name:sha256hex, the name is empty")
+    if not _SHA256_HEX.fullmatch(digest.lower()):
+        raise ValueError(f"API key hash {name!r}: expected 64 hex digits of SHA-256")
+    return ApiKey(Role(role), name, digest.lower())

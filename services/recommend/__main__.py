@@ -1,0 +1,5 @@
+import sys
+
+from services.recommend.main import main
+
+sys.exit(main())

@@ -1,0 +1,61 @@
+"""Kafka inputs: feedback teaches the ranker; classified messages get suggestions prepared."""
+
+from collections.abc import Sequence
+from concurrent.futures import Future
+
+from carepulse.v1 import events_pb2
+
+from servicekit.kafka.consumer import InboundRecord
+from services.recommend.feedback import FeedbackStore
+from services.recommend.suggester import Suggester, SuggestionRequest
+
+
+class FeedbackProcessor:
+    """`feedback` → per-article helpfulness and per-customer rejections (idempotent by id)."""
+
+    def __init__(self, store: FeedbackStore) -> None:
+        self._store = store
+
+    def process(
+        self, records: Sequence[InboundRecord[events_pb2.FeedbackEvent]]
+    ) -> list["Future[None]"]:
+        for record in records:
+            event = record.value
+            self._store.record(
+                event.feedback_id,
+                event.customer_id,
+                event.article_id,
+                event.helpful,
+                event.given_at.ToDatetime(),
+            )
+        return []
+
+
+class PreparedSuggestionsProcessor:
+    """`messages.classified` → suggestions recorded per message, ready for the agent's console.
+
+    Messages from app, social or email reach agents later than chat; preparing their
+    suggestions here keeps that work off the agent's request path. Idempotent by message id.
+    """
+
+    def __init__(self, suggester: Suggester, top_k: int) -> None:
+        self._suggester = suggester
+        self._top_k = top_k
+
+    def process(
+        self, records: Sequence[InboundRecord[events_pb2.ClassifiedMessage]]
+    ) -> list["Future[None]"]:
+        self._suggester.suggest(
+            [
+                SuggestionRequest(
+                    message_id=r.value.message.message_id,
+                    customer_id=r.value.message.customer_id,
+                    text=r.value.message.text,
+                    intent=r.value.classification.intent,
+                    intent_confidence=r.value.classification.intent_confidence,
+                    top_k=self._top_k,
+                )
+                for r in records
+            ]
+        )
+        return []

@@ -1,0 +1,82 @@
+"""Builds the recommend service from its settings and runs it."""
+
+from typing import Any
+
+from carepulse.v1 import events_pb2, recommend_pb2, recommend_pb2_grpc
+from sqlalchemy import text
+
+from servicekit.database import create_database_engine
+from servicekit.kafka.consumer import ConsumerLoop
+from servicekit.kafka.producer import EventProducer
+from servicekit.kafka.topics import FEEDBACK, MESSAGES_CLASSIFIED
+from servicekit.logging import configure_logging
+from servicekit.runtime import ServiceSpec, run_service
+from servicekit.telemetry import setup_tracing
+from services.recommend.consumers import FeedbackProcessor, PreparedSuggestionsProcessor
+from services.recommend.embeddings import build_ranker
+from services.recommend.feedback import FeedbackStore
+from services.recommend.knowledge_base import load_knowledge_base
+from services.recommend.server import RecommendServicer
+from services.recommend.settings import RecommendSettings
+from services.recommend.suggester import Suggester
+from textencoder import SentenceEncoder
+
+
+def main() -> int:
+    settings = RecommendSettings()
+    configure_logging("recommend", settings.log_level)
+    tracing = setup_tracing("recommend")
+    database = create_database_engine(settings.database_url, settings.sqlite_path)
+    store = FeedbackStore(database)
+    store.create_tables()
+    encoder = SentenceEncoder(settings.encoder_dir)
+    # Article embeddings are computed once here, before the service reports SERVING.
+    ranker = build_ranker(load_knowledge_base(settings.knowledge_base), encoder)
+    suggester = Suggester(ranker, encoder, store)
+    producer = EventProducer(settings.kafka, client_id="recommend")  # dead letters only
+    servicer = RecommendServicer(
+        suggester,
+        default_top_k=settings.default_top_k,
+        max_top_k=settings.max_top_k,
+        max_text_chars=settings.max_text_chars,
+    )
+    consumers: list[ConsumerLoop[Any]] = [
+        ConsumerLoop(
+            settings=settings.kafka,
+            group_id="recommend-feedback",
+            topic=FEEDBACK,
+            message_type=events_pb2.FeedbackEvent,
+            processor=FeedbackProcessor(store),
+            producer=producer,
+        ),
+        ConsumerLoop(
+            settings=settings.kafka,
+            group_id="recommend-prepared",
+            topic=MESSAGES_CLASSIFIED,
+            message_type=events_pb2.ClassifiedMessage,
+            processor=PreparedSuggestionsProcessor(suggester, settings.default_top_k),
+            producer=producer,
+        ),
+    ]
+
+    def database_reachable() -> bool:
+        with database.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+
+    return run_service(
+        ServiceSpec(
+            name="recommend",
+            settings=settings,
+            tracing=tracing,
+            service_names=[recommend_pb2.DESCRIPTOR.services_by_name["RecommendService"].full_name],
+            registrations=[
+                lambda server: recommend_pb2_grpc.add_RecommendServiceServicer_to_server(
+                    servicer, server
+                )
+            ],
+            consumers=consumers,
+            readiness_checks={"database": database_reachable, "kafka": producer.reachable},
+            closers=[producer.close, database.dispose],
+        )
+    )

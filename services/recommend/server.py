@@ -1,0 +1,60 @@
+"""gRPC RecommendService: protobuf in, ranked suggestions out."""
+
+import grpc
+from carepulse.v1 import recommend_pb2, recommend_pb2_grpc
+
+from services.recommend.ranker import RankedSuggestion
+from services.recommend.suggester import Suggester, SuggestionRequest
+
+
+class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):  # type: ignore[misc]
+    def __init__(
+        self, suggester: Suggester, *, default_top_k: int, max_top_k: int, max_text_chars: int
+    ) -> None:
+        self._suggester = suggester
+        self._default_top_k = default_top_k
+        self._max_top_k = max_top_k
+        self._max_text_chars = max_text_chars
+
+    def Recommend(
+        self, request: recommend_pb2.RecommendRequest, context: grpc.ServicerContext
+    ) -> recommend_pb2.RecommendResponse:
+        problem = self._invalid(request)
+        if problem:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        (ranked,) = self._suggester.suggest(
+            [
+                SuggestionRequest(
+                    message_id=request.message_id,
+                    customer_id=request.customer_id,
+                    text=request.text,
+                    intent=request.intent or None,
+                    intent_confidence=request.intent_confidence,
+                    top_k=request.top_k or self._default_top_k,
+                )
+            ]
+        )
+        return recommend_pb2.RecommendResponse(suggestions=[_suggestion(s) for s in ranked])
+
+    def _invalid(self, request: recommend_pb2.RecommendRequest) -> str | None:
+        if not request.text.strip():
+            return "text: is required"
+        if len(request.text) > self._max_text_chars:
+            return f"text: at most {self._max_text_chars} characters"
+        if not request.customer_id:
+            return "customer_id: is required"
+        if not 0 <= request.top_k <= self._max_top_k:
+            return f"top_k: must be between 1 and {self._max_top_k}"
+        if not 0.0 <= request.intent_confidence <= 1.0:
+            return "intent_confidence: must be between 0 and 1"
+        return None
+
+
+def _suggestion(ranked: RankedSuggestion) -> recommend_pb2.Suggestion:
+    return recommend_pb2.Suggestion(
+        article_id=ranked.article.id,
+        title=ranked.article.title,
+        body=ranked.article.body,
+        score=ranked.score,
+        reasons=list(ranked.reasons),
+    )

@@ -1,0 +1,55 @@
+"""Suggestions for messages: embed, rank with what feedback taught, remember what was shown."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.recommend.embeddings import TextEncoder
+from services.recommend.feedback import FeedbackStore
+from services.recommend.ranker import RankedSuggestion, SuggestionRanker
+
+
+@dataclass(frozen=True)
+class SuggestionRequest:
+    message_id: str
+    customer_id: str
+    text: str
+    intent: str | None
+    intent_confidence: float
+    top_k: int
+
+
+class Suggester:
+    def __init__(
+        self, ranker: SuggestionRanker, encoder: TextEncoder, store: FeedbackStore
+    ) -> None:
+        self._ranker = ranker
+        self._encoder = encoder
+        self._store = store
+
+    def suggest(self, requests: Sequence[SuggestionRequest]) -> list[list[RankedSuggestion]]:
+        """Rank for each request (one encoder pass for all) and record what was suggested."""
+        if not requests:
+            return []
+        queries = self._encoder.encode([r.text for r in requests])
+        helpfulness = self._store.posteriors()
+        # A fresh generator per call: Thompson draws explore, and no state is shared by threads.
+        rng = np.random.default_rng()
+        results = []
+        for request, query in zip(requests, queries, strict=True):
+            ranked = self._ranker.rank(
+                query,
+                intent=request.intent or None,
+                intent_confidence=request.intent_confidence,
+                customer_rejected=self._store.rejected_by(request.customer_id),
+                helpfulness=helpfulness,
+                top_k=request.top_k,
+                rng=rng,
+            )
+            if request.message_id:
+                self._store.remember_served(
+                    request.customer_id, request.message_id, [s.article.id for s in ranked]
+                )
+            results.append(ranked)
+        return results
