@@ -1,0 +1,132 @@
+"""Offline evaluation: how often is an answer for the message's true intent in the top k?
+
+    python -m services.recommend.evaluate FILE.csv [--knowledge-base KB] [--limit N]
+
+FILE.csv has the Banking77 header `text,category`. Queries are embedded with the project's
+sentence encoder and ranked with no feedback (posterior mean) and no intent from classify
+("retrieval only"). A hit at k: an article whose intent equals the query's category is among
+the first k suggestions. The last line printed is JSON: {"hit_at_1", "hit_at_3", "n"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from services.recommend.embeddings import build_ranker, load_sentence_encoder
+from services.recommend.knowledge_base import DEFAULT_KNOWLEDGE_BASE, load_knowledge_base
+from services.recommend.ranker import SuggestionRanker
+
+
+class EvaluationFileError(ValueError):
+    """The evaluation CSV is missing, empty or lacks the text,category columns."""
+
+
+@dataclass(frozen=True)
+class HitRates:
+    hit_at_1: float
+    hit_at_3: float
+    n: int
+    misses_at_3: Counter[str]  # true intent -> queries without a top-3 hit
+
+
+def read_labelled_queries(path: Path) -> tuple[list[str], list[str]]:
+    """(texts, categories) from a CSV with header text,category."""
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames is None or not {"text", "category"} <= set(reader.fieldnames):
+                raise EvaluationFileError(f"{path}: expected header 'text,category'")
+            rows = [(r["text"], r["category"]) for r in reader]
+    except OSError as e:
+        raise EvaluationFileError(f"{path}: cannot read: {e}") from e
+    if not rows:
+        raise EvaluationFileError(f"{path}: no rows")
+    return [t for t, _ in rows], [c for _, c in rows]
+
+
+def hit_rates(
+    ranker: SuggestionRanker,
+    query_vectors: npt.NDArray[np.float32],
+    categories: Sequence[str],
+    *,
+    intents: Sequence[str | None] | None = None,
+    intent_confidences: Sequence[float] | None = None,
+) -> HitRates:
+    """Hit@1 and hit@3 of the ranker, with no feedback and posterior-mean helpfulness."""
+    hits1 = hits3 = 0
+    misses: Counter[str] = Counter()
+    for i, (vector, category) in enumerate(zip(query_vectors, categories, strict=True)):
+        top = ranker.rank(
+            vector,
+            intent=intents[i] if intents is not None else None,
+            intent_confidence=intent_confidences[i] if intent_confidences is not None else 0.0,
+            top_k=3,
+        )
+        found = [s.article.intent == category for s in top]
+        hits1 += found[0]
+        if any(found):
+            hits3 += 1
+        else:
+            misses[category] += 1
+    n = len(categories)
+    return HitRates(hits1 / n, hits3 / n, n, misses)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.recommend.evaluate", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("file", type=Path, help="CSV with header text,category")
+    parser.add_argument("--knowledge-base", type=Path, default=DEFAULT_KNOWLEDGE_BASE)
+    parser.add_argument("--limit", type=int, default=0, help="evaluate a seeded random sample")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    articles = load_knowledge_base(args.knowledge_base)
+    texts, categories = read_labelled_queries(args.file)
+    if 0 < args.limit < len(texts):
+        chosen = np.random.default_rng(args.seed).choice(len(texts), args.limit, replace=False)
+        texts = [texts[i] for i in sorted(chosen)]
+        categories = [categories[i] for i in sorted(chosen)]
+    uncovered = sorted(set(categories) - {a.intent for a in articles})
+    if uncovered:
+        print(f"warning: no article for intents {uncovered} (counted as misses)", file=sys.stderr)
+
+    encoder = load_sentence_encoder()
+    ranker = build_ranker(articles, encoder)
+    query_vectors = encoder.encode(texts, batch_size=64)
+    result = hit_rates(ranker, query_vectors, categories)
+
+    worst = ", ".join(f"{intent}={count}" for intent, count in result.misses_at_3.most_common(8))
+    print(f"knowledge base: {args.knowledge_base} ({len(articles)} articles)", file=sys.stderr)
+    print(f"most top-3 misses: {worst or 'none'}", file=sys.stderr)
+    print(
+        f"retrieval only: hit@1={result.hit_at_1:.4f} hit@3={result.hit_at_3:.4f} "
+        f"n={result.n} ({time.monotonic() - started:.0f}s)"
+    )
+    print(
+        json.dumps(
+            {
+                "hit_at_1": round(result.hit_at_1, 4),
+                "hit_at_3": round(result.hit_at_3, 4),
+                "n": result.n,
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
