@@ -1,0 +1,5 @@
+import sys
+
+from services.alert.main import main
+
+sys.exit(main())

@@ -1,0 +1,64 @@
+"""Alerts as the domain sees them: a series, its incident's evidence, and a lifecycle state."""
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+# Enough for an operator to open a few conversations, small enough to keep events light.
+MAX_EXAMPLE_MESSAGE_IDS = 5
+
+
+@dataclass(frozen=True, order=True)
+class SeriesKey:
+    """One monitored time series: the negative share of one intent on one channel."""
+
+    topic: str  # the classifier's intent
+    channel: str
+
+
+class AlertState(enum.Enum):
+    FIRING = "firing"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+    @property
+    def is_open(self) -> bool:
+        return self is not AlertState.RESOLVED
+
+
+class Severity(enum.Enum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What made the detector fire, accumulated over the incident's spiking buckets."""
+
+    negative_count: int
+    total_count: int
+    baseline_negatives: float  # expected negatives per bucket before the incident
+    score: float  # the highest detector score seen during the incident, in [0, 1]
+    window_start: datetime
+    window_end: datetime
+    example_message_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    operator: str
+    note: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Alert:
+    alert_id: str
+    series: SeriesKey
+    state: AlertState
+    severity: Severity
+    evidence: Evidence
+    opened_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None = None
+    acknowledgement: Acknowledgement | None = None

@@ -1,0 +1,49 @@
+"""messages.classified → open bucket counts; alerts leave through the outbox, not from here."""
+
+from collections.abc import Sequence
+from concurrent.futures import Future
+from datetime import UTC, datetime
+
+from carepulse.v1 import events_pb2
+
+from servicekit.kafka.consumer import InboundRecord
+from services.alert.aggregation import MessageCounter, Observation
+from services.alert.alerts import SeriesKey
+
+
+class ClassifiedMessageProcessor:
+    def __init__(self, counter: MessageCounter) -> None:
+        self._counter = counter
+
+    def process(
+        self, records: Sequence[InboundRecord[events_pb2.ClassifiedMessage]]
+    ) -> list["Future[None]"]:
+        # Counted and marked processed in one transaction before this returns, and the loop
+        # commits offsets only after: a crash in between redelivers ids the store already has.
+        self._counter.count([to_observation(record) for record in records])
+        return []
+
+
+def to_observation(record: InboundRecord[events_pb2.ClassifiedMessage]) -> Observation:
+    classified = record.value
+    message = classified.message
+    # A record without an id (never written by ingest) is still redelivered at the same
+    # coordinates, which makes them a stable id for it.
+    message_id = (
+        message.message_id
+        or record.message_id
+        or f"{record.topic}/{record.partition}/{record.offset}"
+    )
+    # Ingest stamps received_at with the system's clock; a client's sent_at may be anything.
+    if message.HasField("received_at"):
+        received_at = message.received_at.ToDatetime(tzinfo=UTC)
+    elif classified.HasField("classified_at"):
+        received_at = classified.classified_at.ToDatetime(tzinfo=UTC)
+    else:
+        received_at = datetime.now(UTC)
+    return Observation(
+        message_id=message_id,
+        series=SeriesKey(topic=classified.classification.intent, channel=message.channel),
+        received_at=received_at,
+        negative=classified.classification.sentiment == events_pb2.SENTIMENT_NEGATIVE,
+    )

@@ -1,0 +1,62 @@
+"""Domain alerts as carepulse.v1 messages: the payload of the `alerts` topic and of the API."""
+
+from datetime import datetime
+
+from carepulse.v1 import events_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from services.alert.alerts import Alert, AlertState, Severity
+
+STATES = {
+    AlertState.FIRING: events_pb2.ALERT_STATE_FIRING,
+    AlertState.ACKNOWLEDGED: events_pb2.ALERT_STATE_ACKNOWLEDGED,
+    AlertState.RESOLVED: events_pb2.ALERT_STATE_RESOLVED,
+}
+SEVERITIES = {
+    Severity.WARNING: events_pb2.SEVERITY_WARNING,
+    Severity.CRITICAL: events_pb2.SEVERITY_CRITICAL,
+}
+
+
+def _timestamp(moment: datetime | None) -> Timestamp | None:
+    if moment is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def to_alert_message(alert: Alert) -> events_pb2.Alert:
+    evidence = alert.evidence
+    ack = alert.acknowledgement
+    return events_pb2.Alert(
+        alert_id=alert.alert_id,
+        topic=alert.series.topic,
+        channel=alert.series.channel,
+        state=STATES[alert.state],
+        severity=SEVERITIES[alert.severity],
+        evidence=events_pb2.AlertEvidence(
+            negative_count=evidence.negative_count,
+            total_count=evidence.total_count,
+            baseline_negative_rate=evidence.baseline_negatives,
+            score=evidence.score,
+            window_start=_timestamp(evidence.window_start),
+            window_end=_timestamp(evidence.window_end),
+            example_message_ids=list(evidence.example_message_ids),
+        ),
+        opened_at=_timestamp(alert.opened_at),
+        updated_at=_timestamp(alert.updated_at),
+        resolved_at=_timestamp(alert.resolved_at),
+        acknowledgement=(
+            events_pb2.Acknowledgement(operator=ack.operator, note=ack.note, at=_timestamp(ack.at))
+            if ack is not None
+            else None
+        ),
+    )
+
+
+def to_alert_event(sequence: int, alert_payload: bytes) -> events_pb2.AlertEvent:
+    """An outbox row as the event clients receive; the payload is a serialized Alert."""
+    return events_pb2.AlertEvent(
+        sequence=sequence, alert=events_pb2.Alert.FromString(alert_payload)
+    )

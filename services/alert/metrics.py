@@ -1,0 +1,18 @@
+"""The alert service's Prometheus metrics."""
+
+from prometheus_client import Counter, Gauge
+
+ALERTS_OPENED = Counter(
+    "carepulse_alerts_opened_total", "Alerts opened (one per incident).", ["topic", "severity"]
+)
+OPEN_ALERTS = Gauge("carepulse_alerts_open", "Alerts firing or acknowledged, not yet resolved.")
+BUCKETS_CLOSED = Counter(
+    "carepulse_alert_buckets_closed_total", "Time buckets fed to a series' spike monitor."
+)
+# outcome: on_time | late (counted into the series' first open bucket) | duplicate (ignored)
+MESSAGES = Counter(
+    "carepulse_alert_messages_total", "Classified messages seen by the counter.", ["outcome"]
+)
+EVENTS_PUBLISHED = Counter(
+    "carepulse_alert_events_published_total", "Lifecycle events acknowledged by Kafka."
+)

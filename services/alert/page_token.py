@@ -1,0 +1,26 @@
+"""ListAlerts page tokens: an opaque, URL-safe encoding of the last alert a page returned."""
+
+import base64
+import json
+from datetime import datetime
+
+from services.alert.errors import InvalidPageToken
+from services.alert.store import PageCursor
+
+
+def encode_page_token(cursor: PageCursor) -> str:
+    raw = json.dumps([cursor.opened_at.isoformat(), cursor.alert_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode("ascii").rstrip("=")
+
+
+def decode_page_token(token: str) -> PageCursor:
+    """The cursor in `token`; InvalidPageToken for anything this module did not write."""
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        opened_at, alert_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        moment = datetime.fromisoformat(opened_at)
+    except (ValueError, TypeError, UnicodeError) as error:  # binascii and JSON errors included
+        raise InvalidPageToken() from error
+    if moment.tzinfo is None or not isinstance(alert_id, str) or not alert_id:
+        raise InvalidPageToken()
+    return PageCursor(opened_at=moment, alert_id=alert_id)

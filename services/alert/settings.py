@@ -1,0 +1,69 @@
+"""Alert service configuration; env prefix `ALERT_`, plus the shared `DATABASE_URL`."""
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from servicekit.settings import ServiceSettings
+from services.alert.spike import SpikeConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class AlertSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="ALERT_", extra="ignore")
+
+    grpc_port: int = 50054
+    metrics_port: int = 9104
+    consumer_group: str = "alert"
+
+    # PostgreSQL when DATABASE_URL is set (as in Kubernetes); a local SQLite file otherwise.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    sqlite_path: Path = REPO_ROOT / ".data" / "alert.db"
+
+    bucket_seconds: int = Field(default=60, ge=1)
+    # How long after its end a bucket still accepts messages; unset = one bucket.
+    allowed_lateness_seconds: int | None = Field(default=None, ge=0)
+    # After a restart, buckets stay open this long so the consumer's backlog lands in them
+    # rather than behind them (a killed member's partitions move on within ~10 s).
+    startup_hold_seconds: float = Field(default=10.0, ge=0)
+    tick_interval_seconds: float = Field(default=0.5, gt=0)
+    # Outbox relay and alert streams are woken on commit; these polls are only a fallback.
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    stream_poll_seconds: float = Field(default=1.0, gt=0)
+    # Longer than Kafka keeps messages.classified (7 days): older records cannot come back.
+    processed_ids_retention_seconds: int = Field(default=8 * 24 * 3600, ge=3600)
+
+    # Spike detection; unset fields keep the detector's defaults (see services/alert/spike.py).
+    spike_min_negatives: int = Field(default=SpikeConfig.min_negatives, ge=1)
+    spike_threshold: float = Field(default=SpikeConfig.threshold, gt=0, le=1)
+    spike_min_fold: float = Field(default=SpikeConfig.min_fold, ge=1)
+    spike_cooldown_buckets: int = Field(default=SpikeConfig.cooldown_buckets, ge=0)
+    spike_resolve_after_buckets: int = Field(default=SpikeConfig.resolve_after_buckets, ge=1)
+
+    # Severity: critical when the score and the incident's negatives both reach these
+    # (a score of 0.8 is a one-in-10^8 bucket).
+    critical_score: float = Field(default=0.8, gt=0, le=1)
+    critical_negatives: int = Field(default=50, ge=1)
+
+    @property
+    def spike_config(self) -> SpikeConfig:
+        return SpikeConfig(
+            min_negatives=self.spike_min_negatives,
+            threshold=self.spike_threshold,
+            min_fold=self.spike_min_fold,
+            cooldown_buckets=self.spike_cooldown_buckets,
+            resolve_after_buckets=self.spike_resolve_after_buckets,
+        )
+
+    @property
+    def bucket_width(self) -> timedelta:
+        return timedelta(seconds=self.bucket_seconds)
+
+    @property
+    def allowed_lateness(self) -> timedelta:
+        if self.allowed_lateness_seconds is None:
+            return self.bucket_width
+        return timedelta(seconds=self.allowed_lateness_seconds)

@@ -1,0 +1,114 @@
+"""A detection pipeline on a SQLite file, driven by a fake clock one bucket at a time."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from servicekit.database import create_database_engine
+from services.alert.aggregation import CountResult, MessageCounter, Observation
+from services.alert.alerts import Alert, SeriesKey
+from services.alert.bucket_closer import BucketCloser, CloseResult
+from services.alert.event_feed import EventFeed
+from services.alert.lifecycle import AlertLifecycle
+from services.alert.severity import SeverityPolicy
+from services.alert.spike import SpikeConfig
+from services.alert.store import AlertQuery, AlertStore
+
+WIDTH = timedelta(seconds=60)
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+CARD = SeriesKey(topic="card_declined", channel="chat")
+SPIKE_CONFIG = SpikeConfig(cooldown_buckets=2, resolve_after_buckets=3)
+BASELINE_BUCKETS = 30
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Pipeline:
+    """What main.py wires, minus Kafka and gRPC: counter → store → closer → lifecycle."""
+
+    def __init__(self, db_file: Path, clock: FakeClock) -> None:
+        self.db_file = db_file
+        self.clock = clock
+        self.engine = create_database_engine(None, db_file)
+        self.feed = EventFeed()
+        self.store = AlertStore(self.engine, on_events_committed=self.feed.committed)
+        self.store.create_tables()
+        self.lifecycle = AlertLifecycle(self.store, SeverityPolicy(0.999, 50), clock=clock)
+        self.counter = MessageCounter(self.store, WIDTH, clock=clock)
+        # No lateness: a bucket closes as soon as the clock passes its end.
+        self.closer = BucketCloser(
+            self.store,
+            self.lifecycle,
+            SPIKE_CONFIG,
+            bucket_width=WIDTH,
+            allowed_lateness=timedelta(0),
+            clock=clock,
+        )
+        self._next_id = 0
+
+    def observations(
+        self, negatives: int, total: int, series: SeriesKey = CARD
+    ) -> list[Observation]:
+        """`total` messages received now, of which `negatives` are negative."""
+        batch = []
+        for index in range(total):
+            self._next_id += 1
+            batch.append(
+                Observation(
+                    message_id=f"m-{self._next_id}",
+                    series=series,
+                    received_at=self.clock.now,
+                    negative=index < negatives,
+                )
+            )
+        return batch
+
+    def count(self, observations: list[Observation]) -> CountResult:
+        return self.counter.count(observations)
+
+    def bucket(self, negatives: int, total: int, series: SeriesKey = CARD) -> CloseResult:
+        """Count one bucket's messages, then let the clock pass its end and close it."""
+        if total:
+            self.count(self.observations(negatives, total, series))
+        return self.next_bucket()
+
+    def next_bucket(self) -> CloseResult:
+        self.clock.now += WIDTH
+        return self.closer.close_due()
+
+    def baseline(self, buckets: int = BASELINE_BUCKETS, series: SeriesKey = CARD) -> None:
+        for _ in range(buckets):
+            self.bucket(negatives=1, total=20, series=series)
+
+    def alerts(self, series: SeriesKey = CARD) -> list[Alert]:
+        return self.store.list_alerts(AlertQuery(topic=series.topic), None, 100)
+
+    def restarted(self) -> "Pipeline":
+        """A new process on the same database file, as after kill -9: no memory carried over."""
+        self.engine.dispose()
+        restarted = Pipeline(self.db_file, self.clock)
+        restarted._next_id = self._next_id  # new messages keep arriving with new ids
+        return restarted
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, clock: FakeClock) -> Iterator[Pipeline]:
+    pipeline = Pipeline(tmp_path / "alert.db", clock)
+    yield pipeline
+    pipeline.close()
