@@ -140,6 +140,7 @@ class Stack:
         env = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "2",  # TensorFlow's C++ start-up chatter
             "KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
             f"{prefix}_METRICS_PORT": str(self.ports.metrics(name)),
         }

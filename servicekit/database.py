@@ -1,9 +1,14 @@
 """SQLAlchemy engines: SQLite by default, PostgreSQL when DATABASE_URL says so."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
+
+from servicekit.kafka.consumer import TransientFailure
 
 
 def create_database_engine(url: str | None, default_sqlite_file: Path) -> Engine:
@@ -28,3 +33,12 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+@contextmanager
+def outages_are_transient() -> Iterator[None]:
+    """In a Kafka processor: an unreachable database retries the batch, never dead-letters it."""
+    try:
+        yield
+    except OperationalError as error:
+        raise TransientFailure(str(error)) from error

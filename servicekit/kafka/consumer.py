@@ -43,6 +43,13 @@ BATCH_SECONDS = Histogram(
 T = TypeVar("T", bound=Message)
 
 
+class TransientFailure(Exception):
+    """The processor's infrastructure (a database, say) is down, not the record.
+
+    Such a batch is never dead-lettered: it is rewound and retried until the outage ends.
+    """
+
+
 @dataclass(frozen=True)
 class InboundRecord(Generic[T]):
     value: T
@@ -139,7 +146,12 @@ class ConsumerLoop(Generic[T]):
                 "messaging.batch.message_count": len(records),
             },
         ):
-            published += self._process_with_retries(decoded, records)
+            try:
+                published += self._process_with_retries(decoded, records)
+            except TransientFailure:
+                log.warning("transient failure; the batch will be retried", exc_info=True)
+                self._rewind(records)
+                return
             try:
                 self._producer.wait_delivered(published)
             except DeliveryFailed:
@@ -191,6 +203,8 @@ class ConsumerLoop(Generic[T]):
         for attempt in range(1, self._settings.max_attempts + 1):
             try:
                 return self._processor.process(records), None
+            except TransientFailure:
+                raise
             except Exception as error:  # any failure is retried, then dead-lettered
                 last_error = error
                 log.warning(

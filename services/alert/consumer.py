@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from carepulse.v1 import events_pb2
 
+from servicekit.database import outages_are_transient
 from servicekit.kafka.consumer import InboundRecord
 from services.alert.aggregation import MessageCounter, Observation
 from services.alert.alerts import SeriesKey
@@ -20,7 +21,8 @@ class ClassifiedMessageProcessor:
     ) -> list["Future[None]"]:
         # Counted and marked processed in one transaction before this returns, and the loop
         # commits offsets only after: a crash in between redelivers ids the store already has.
-        self._counter.count([to_observation(record) for record in records])
+        with outages_are_transient():
+            self._counter.count([to_observation(record) for record in records])
         return []
 
 

@@ -2,9 +2,11 @@
 
 from collections.abc import Sequence
 from concurrent.futures import Future
+from datetime import UTC
 
 from carepulse.v1 import events_pb2
 
+from servicekit.database import outages_are_transient
 from servicekit.kafka.consumer import InboundRecord
 from services.recommend.feedback import FeedbackStore
 from services.recommend.suggester import Suggester, SuggestionRequest
@@ -19,15 +21,16 @@ class FeedbackProcessor:
     def process(
         self, records: Sequence[InboundRecord[events_pb2.FeedbackEvent]]
     ) -> list["Future[None]"]:
-        for record in records:
-            event = record.value
-            self._store.record(
-                event.feedback_id,
-                event.customer_id,
-                event.article_id,
-                event.helpful,
-                event.given_at.ToDatetime(),
-            )
+        with outages_are_transient():
+            for record in records:
+                event = record.value
+                self._store.record(
+                    event.feedback_id,
+                    event.customer_id,
+                    event.article_id,
+                    event.helpful,
+                    event.given_at.ToDatetime(tzinfo=UTC),
+                )
         return []
 
 
@@ -45,17 +48,18 @@ class PreparedSuggestionsProcessor:
     def process(
         self, records: Sequence[InboundRecord[events_pb2.ClassifiedMessage]]
     ) -> list["Future[None]"]:
-        self._suggester.suggest(
-            [
-                SuggestionRequest(
-                    message_id=r.value.message.message_id,
-                    customer_id=r.value.message.customer_id,
-                    text=r.value.message.text,
-                    intent=r.value.classification.intent,
-                    intent_confidence=r.value.classification.intent_confidence,
-                    top_k=self._top_k,
-                )
-                for r in records
-            ]
-        )
+        with outages_are_transient():
+            self._suggester.suggest(
+                [
+                    SuggestionRequest(
+                        message_id=r.value.message.message_id,
+                        customer_id=r.value.message.customer_id,
+                        text=r.value.message.text,
+                        intent=r.value.classification.intent,
+                        intent_confidence=r.value.classification.intent_confidence,
+                        top_k=self._top_k,
+                    )
+                    for r in records
+                ]
+            )
         return []
