@@ -11,7 +11,8 @@ KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:
 KAFKA_LIBS := $(CACHE_DIR)/kafka-$(KAFKA_VERSION)/libs
 export CAREPULSE_KAFKA_LIBS := $(KAFKA_LIBS)
 
-.PHONY: help install protos kafka run test lint typecheck unit-test integration-test clean
+.PHONY: help install protos kafka run test lint typecheck clean train eval-intent eval-sentiment \
+  eval-recommend bench-nab bench-alerts
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -51,7 +52,33 @@ lint: $(VENV)/.deps
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy servicekit services gateway local tests
+	$(BIN)/mypy servicekit services gateway textencoder benchmarks local tests
+
+# ---- models: training and evaluation (each prints one JSON object as its last line) ----
+DATA_DIR ?= ../shared/datasets
+
+train: install ## train the classify heads on DATA_DIR and export models/classify/v1
+	nice $(BIN)/python -m services.classify.training --data-dir $(DATA_DIR)
+
+eval-intent: install ## score intent on a text,category CSV: make eval-intent FILE=...
+	$(BIN)/python -m services.classify.evaluate --csv $(FILE)
+
+eval-sentiment: install ## score sentiment on a TweetEval pair: make eval-sentiment TEXT=... LABELS=...
+	$(BIN)/python -m services.classify.evaluate --text $(TEXT) --labels $(LABELS)
+
+eval-recommend: install ## hit@1/hit@3 of recommend on a text,category CSV: make eval-recommend FILE=...
+	$(BIN)/python -m services.recommend.evaluate $(FILE)
+
+# ---- benchmarks (scripts, not timed tests; each prints a JSON summary last) ----
+NAB_DIR ?= ../shared/datasets/nab
+
+bench-nab: install ## NAB scores of the alert detector: make bench-nab DATA=dir LABELS=windows.json OUT=dir
+	$(BIN)/python -m benchmarks.nab --data $(or $(DATA),$(NAB_DIR)/data) \
+	  --labels $(or $(LABELS),$(NAB_DIR)/labels/combined_windows.json) \
+	  --out $(or $(OUT),.data/nab-results) --jobs 2
+
+bench-alerts: install ## spike monitor precision/recall/delay on synthetic message traffic
+	$(BIN)/python -m benchmarks.alerts
 
 clean: ## remove the virtualenv, generated code and local state
 	rm -rf $(VENV) gen .data

@@ -58,8 +58,10 @@ class Stack:
         ports: StackPorts,
         env: Mapping[str, str],
         log_dir: Path | None = None,
+        traces_dir: Path | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self.traces_dir = traces_dir
         self.ports = ports
         self._env = dict(env)
         self._log_dir = log_dir
@@ -151,6 +153,9 @@ class Stack:
         else:
             env[f"{prefix}_GRPC_PORT"] = str(self.ports.grpc[name])
             env[f"{prefix}_SQLITE_PATH"] = str(self.data_dir / f"{name}.db")
+        if self.traces_dir:
+            # One file per process: concurrent appends from several writers could interleave.
+            env["CAREPULSE_TRACES_FILE"] = str(self.traces_dir / f"{name}.jsonl")
         env.update(self._env)
         return env
 

@@ -29,9 +29,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory, keys: dict[str, str]) -> Ite
         **keys,
         # Short buckets so a spike shows within seconds instead of minutes.
         "ALERT_BUCKET_SECONDS": "2",
-        "CAREPULSE_TRACES_FILE": str(root / "traces.jsonl"),
     }
-    stack = Stack(root / "data", StackPorts.shifted(PORT_OFFSET), env=env, log_dir=root / "logs")
+    stack = Stack(
+        root / "data",
+        StackPorts.shifted(PORT_OFFSET),
+        env=env,
+        log_dir=root / "logs",
+        traces_dir=root / "traces",
+    )
     try:
         stack.start(timeout_s=300)
     except Exception:

@@ -1,0 +1,1 @@
+"""Classify service: sentiment and intent of customer messages."""

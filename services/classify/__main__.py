@@ -1,0 +1,5 @@
+import sys
+
+from services.classify.main import main
+
+sys.exit(main())

@@ -1,0 +1,188 @@
+"""Versioned model bundle: `models/classify/<version>/`.
+
+    heads.safetensors   sentiment + intent softmax heads (kernel, bias, temperature)
+    labels.json         {"sentiment": [...], "intent": [...]} in logit order
+    manifest.json       version, encoder name + sha256 of its safetensors, created_at
+    metrics.json        measured metrics of this version (written by training)
+    MODEL_CARD.md       data sources and licences, how it was trained, metrics
+
+The heads only make sense on top of the exact encoder weights they were trained against, so
+`load_bundle` refuses a bundle whose recorded encoder checksum differs from the encoder on disk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from safetensors.numpy import load_file, save_file
+
+from textencoder.encoder import DEFAULT_MODEL_NAME, WEIGHTS_FILE, default_model_dir, file_sha256
+
+HEADS_FILE = "heads.safetensors"
+LABELS_FILE = "labels.json"
+MANIFEST_FILE = "manifest.json"
+METRICS_FILE = "metrics.json"
+MODEL_CARD_FILE = "MODEL_CARD.md"
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+
+
+class BundleError(RuntimeError):
+    """The bundle directory is incomplete or inconsistent."""
+
+
+class EncoderMismatch(BundleError):
+    """The bundle was trained against different encoder weights than the ones available."""
+
+
+@dataclass(frozen=True, eq=False)
+class SoftmaxHead:
+    """A linear layer on the sentence embedding, softmax with a fitted temperature."""
+
+    labels: tuple[str, ...]
+    kernel: npt.NDArray[np.float32]  # (dim, n_labels)
+    bias: npt.NDArray[np.float32]  # (n_labels,)
+    temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        if self.kernel.ndim != 2 or self.kernel.shape[1] != n or self.bias.shape != (n,):
+            raise BundleError(
+                f"head shapes {self.kernel.shape}/{self.bias.shape} do not fit {n} labels"
+            )
+        if not self.temperature > 0:
+            raise BundleError(f"temperature must be > 0, got {self.temperature}")
+
+    def logits(self, embeddings: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        return np.asarray(embeddings @ self.kernel + self.bias, dtype=np.float32)
+
+    def probabilities(self, embeddings: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        return softmax(self.logits(embeddings) / np.float32(self.temperature))
+
+
+def softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return np.asarray(exp / exp.sum(axis=-1, keepdims=True), dtype=np.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class ModelBundle:
+    version: str
+    encoder_name: str
+    encoder_sha256: str
+    sentiment: SoftmaxHead
+    intent: SoftmaxHead
+    created_at: str
+    metrics: Mapping[str, Any]
+
+
+def load_bundle(path: Path | str, *, encoder_dir: Path | str | None = None) -> ModelBundle:
+    """Read a bundle and check it against the encoder weights in `encoder_dir`.
+
+    `encoder_dir` defaults to the installed all-MiniLM-L6-v2 package. Raises `BundleError`
+    for missing/inconsistent files and `EncoderMismatch` when the checksums differ.
+    """
+    root = Path(path)
+    for name in (HEADS_FILE, LABELS_FILE, MANIFEST_FILE):
+        if not (root / name).is_file():
+            raise BundleError(f"model bundle {root} lacks {name}")
+    manifest = _read_json(root / MANIFEST_FILE)
+    labels = _read_json(root / LABELS_FILE)
+    metrics = _read_json(root / METRICS_FILE) if (root / METRICS_FILE).is_file() else {}
+    try:
+        version = str(manifest["version"])
+        encoder_name = str(manifest["encoder"]["name"])
+        expected_sha = str(manifest["encoder"]["sha256"])
+        created_at = str(manifest["created_at"])
+    except (KeyError, TypeError) as e:
+        raise BundleError(f"{root / MANIFEST_FILE} lacks field {e}") from e
+
+    weights = Path(encoder_dir or default_model_dir()) / WEIGHTS_FILE
+    if not weights.is_file():
+        raise EncoderMismatch(f"encoder weights {weights} not found (bundle {version} needs them)")
+    actual_sha = file_sha256(weights)
+    if actual_sha != expected_sha:
+        raise EncoderMismatch(
+            f"bundle {version} was trained against encoder {encoder_name} sha256={expected_sha}, "
+            f"but {weights} has sha256={actual_sha}; retrain the bundle or install that encoder"
+        )
+
+    tensors = load_file(str(root / HEADS_FILE))
+    return ModelBundle(
+        version=version,
+        encoder_name=encoder_name,
+        encoder_sha256=expected_sha,
+        sentiment=_head(tensors, "sentiment", labels),
+        intent=_head(tensors, "intent", labels),
+        created_at=created_at,
+        metrics=metrics,
+    )
+
+
+def save_bundle(
+    path: Path | str,
+    *,
+    version: str,
+    encoder_name: str,
+    encoder_sha256: str,
+    sentiment: SoftmaxHead,
+    intent: SoftmaxHead,
+    metrics: Mapping[str, Any] | None = None,
+    model_card: str | None = None,
+    created_at: datetime | None = None,
+) -> Path:
+    """Write a bundle directory (created if needed) and return its path."""
+    root = Path(path)
+    root.mkdir(parents=True, exist_ok=True)
+    tensors: dict[str, npt.NDArray[Any]] = {}
+    for name, head in (("sentiment", sentiment), ("intent", intent)):
+        tensors[f"{name}.kernel"] = np.ascontiguousarray(head.kernel, dtype=np.float32)
+        tensors[f"{name}.bias"] = np.ascontiguousarray(head.bias, dtype=np.float32)
+        tensors[f"{name}.temperature"] = np.asarray([head.temperature], dtype=np.float32)
+    save_file(tensors, str(root / HEADS_FILE), metadata={"version": version})
+    labels = {"sentiment": list(sentiment.labels), "intent": list(intent.labels)}
+    _write_json(root / LABELS_FILE, labels)
+    _write_json(
+        root / MANIFEST_FILE,
+        {
+            "version": version,
+            "encoder": {"name": encoder_name or DEFAULT_MODEL_NAME, "sha256": encoder_sha256},
+            "created_at": (created_at or datetime.now(UTC)).isoformat(timespec="seconds"),
+        },
+    )
+    if metrics is not None:
+        _write_json(root / METRICS_FILE, metrics)
+    if model_card is not None:
+        (root / MODEL_CARD_FILE).write_text(model_card, encoding="utf-8")
+    return root
+
+
+def _head(tensors: Mapping[str, npt.NDArray[Any]], name: str, labels: Any) -> SoftmaxHead:
+    try:
+        names = tuple(str(x) for x in labels[name])
+        return SoftmaxHead(
+            labels=names,
+            kernel=tensors[f"{name}.kernel"].astype(np.float32),
+            bias=tensors[f"{name}.bias"].astype(np.float32),
+            temperature=float(tensors[f"{name}.temperature"][0]),
+        )
+    except (KeyError, TypeError) as e:
+        raise BundleError(f"bundle lacks {name} head data: {e}") from e
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise BundleError(f"{path} is not valid JSON: {e}") from e
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -1,0 +1,355 @@
+"""`ClassificationEngine`: sentiment + intent with micro-batching, an LRU cache and explanations.
+
+Many callers (gRPC threads, the Kafka consumer) call `classify` at once. Their texts are queued;
+one worker thread merges what arrives within `max_wait_ms` (up to `max_batch` texts) into one
+encoder forward pass, whose embedding feeds both heads. Results are cached by the sha256 of the
+text, so a message classified on the chat path is not recomputed on the Kafka path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import tensorflow as tf
+
+from services.classify.bundle import EncoderMismatch, ModelBundle, softmax
+from services.classify.prediction import Prediction, TokenAttributions
+from textencoder import SentenceEncoder
+
+_TOKEN_SPEC = tf.TensorSpec(shape=[None, None], dtype=tf.int32)
+
+
+class EngineNotRunning(RuntimeError):
+    """`classify` was called before `start()` or after `close()`."""
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    micro_batches: int  # worker rounds, each merging one or more callers
+    forward_passes: int  # encoder invocations (a micro-batch > max_batch texts needs several)
+    texts_computed: int
+    cache_hits: int
+    cache_misses: int
+
+
+@dataclass
+class _Request:
+    texts: list[str]
+    keys: list[str]
+    explain: bool
+    future: Future[list[Prediction]] = field(default_factory=Future)
+
+
+@dataclass(frozen=True)
+class _CacheEntry:
+    plain: Prediction  # without attributions
+    explained: Prediction | None  # with attributions, when they were computed
+
+    def pick(self, explain: bool) -> Prediction:
+        if explain and self.explained is None:
+            raise LookupError("no explanation was computed for this text")
+        return self.explained if explain and self.explained is not None else self.plain
+
+
+class ClassificationEngine:
+    def __init__(
+        self,
+        bundle: ModelBundle,
+        encoder: SentenceEncoder,
+        *,
+        max_batch: int = 32,
+        max_wait_ms: float = 5.0,
+        cache_size: int = 10_000,
+    ) -> None:
+        if max_batch < 1 or max_wait_ms < 0 or cache_size < 0:
+            raise ValueError("max_batch must be >= 1, max_wait_ms and cache_size >= 0")
+        if encoder.weights_sha256 != bundle.encoder_sha256:
+            raise EncoderMismatch(
+                f"bundle {bundle.version} needs encoder sha256={bundle.encoder_sha256}, "
+                f"got {encoder.weights_sha256} from {encoder.model_dir}"
+            )
+        self._bundle = bundle
+        self._encoder = encoder
+        self._max_batch = max_batch
+        self._max_wait_s = max_wait_ms / 1000.0
+        self._cache_size = cache_size
+
+        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()  # None: stop
+        self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._running = False
+        self._closed = False
+        self._worker: threading.Thread | None = None
+        self._counts = {"micro_batches": 0, "forward_passes": 0, "texts_computed": 0}
+        self._cache_hits = 0
+        self._cache_misses = 0
+
+        heads = (bundle.sentiment, bundle.intent)
+        self._head_kernels = [tf.constant(h.kernel, dtype=tf.float32) for h in heads]
+        self._head_biases = [tf.constant(h.bias, dtype=tf.float32) for h in heads]
+        self._explain_fn = tf.function(self._explain_graph, input_signature=[_TOKEN_SPEC] * 2)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Warm up every length bucket (forward and explanation), then start the batcher."""
+        with self._state_lock:
+            if self._closed:
+                raise EngineNotRunning("engine was closed")
+            if self._running:
+                return
+        self._encoder.warm_up(batch_size=self._max_batch)
+        for width in self._encoder.length_buckets:
+            ids = np.zeros((1, width), dtype=np.int32)
+            ids[0, 0], ids[0, -1] = 101, 102
+            self._run_explain(ids, np.ones_like(ids))
+        with self._state_lock:
+            self._worker = threading.Thread(
+                target=self._serve, name="classify-batcher", daemon=True
+            )
+            self._worker.start()
+            self._running = True
+
+    @property
+    def ready(self) -> bool:
+        return self._running
+
+    @property
+    def model_version(self) -> str:
+        return self._bundle.version
+
+    def close(self) -> None:
+        """Finish the queued requests, then stop the worker. Later calls raise."""
+        with self._state_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._running = False
+            worker = self._worker
+            self._queue.put(None)
+        if worker is not None:
+            worker.join()
+
+    def stats(self) -> EngineStats:
+        with self._cache_lock:
+            return EngineStats(
+                micro_batches=self._counts["micro_batches"],
+                forward_passes=self._counts["forward_passes"],
+                texts_computed=self._counts["texts_computed"],
+                cache_hits=self._cache_hits,
+                cache_misses=self._cache_misses,
+            )
+
+    def tracing_count(self) -> int:
+        """How often the encoder and explanation graphs were traced (stays put after start)."""
+        pooled = self._encoder.pooled_function.experimental_get_tracing_count()
+        return int(pooled) + int(self._explain_fn.experimental_get_tracing_count())
+
+    # -- classification ----------------------------------------------------------------------
+
+    def classify(self, texts: Sequence[str], *, explain: bool = False) -> list[Prediction]:
+        """Predictions in the order of `texts`. Thread-safe; blocks until computed."""
+        keys = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
+        results: list[Prediction | None] = [None] * len(texts)
+        missing: list[int] = []
+        with self._cache_lock:
+            for i, key in enumerate(keys):
+                entry = self._cache.get(key)
+                hit = entry.explained if (entry and explain) else (entry and entry.plain)
+                if hit:
+                    self._cache.move_to_end(key)
+                    results[i] = hit
+                else:
+                    missing.append(i)
+            self._cache_hits += len(texts) - len(missing)
+            self._cache_misses += len(missing)
+        if missing:
+            request = _Request([texts[i] for i in missing], [keys[i] for i in missing], explain)
+            with self._state_lock:
+                if not self._running:
+                    raise EngineNotRunning("call start() first" if not self._closed else "closed")
+                self._queue.put(request)
+            for i, prediction in zip(missing, request.future.result(), strict=True):
+                results[i] = prediction
+        return [p for p in results if p is not None]
+
+    # -- worker ------------------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        carry: _Request | None = None
+        while True:
+            first = carry if carry is not None else self._queue.get()
+            carry = None
+            if first is None:  # close() was called and everything before it is done
+                return
+            batch, size, stop = [first], len(first.texts), False
+            deadline = time.monotonic() + self._max_wait_s
+            while size < self._max_batch:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                if size + len(item.texts) > self._max_batch:
+                    carry = item  # starts the next micro-batch
+                    break
+                batch.append(item)
+                size += len(item.texts)
+            self._run_batch(batch)
+            if stop:
+                return
+
+    def _run_batch(self, batch: list[_Request]) -> None:
+        try:
+            computed = self._compute(batch)
+        except Exception as error:  # handed to every waiting caller, who re-raises it
+            for request in batch:
+                request.future.set_exception(error)
+            return
+        for request in batch:
+            request.future.set_result([computed[k].pick(request.explain) for k in request.keys])
+
+    def _compute(self, batch: list[_Request]) -> dict[str, _CacheEntry]:
+        explain: dict[str, str] = {}
+        plain: dict[str, str] = {}
+        for request in batch:
+            for key, text in zip(request.keys, request.texts, strict=True):
+                (explain if request.explain else plain)[key] = text
+        for key in explain:
+            plain.pop(key, None)
+
+        entries: dict[str, _CacheEntry] = {}
+        passes = 0
+        if plain:
+            vectors = self._encoder.encode(list(plain.values()), batch_size=self._max_batch)
+            passes += -(-len(plain) // self._max_batch)
+            for key, prediction in zip(plain, self._predict(vectors), strict=True):
+                entries[key] = _CacheEntry(prediction, None)
+        if explain:
+            predictions = self._explain(list(explain.values()))
+            passes += -(-len(explain) // self._max_batch)
+            for key, prediction in zip(explain, predictions, strict=True):
+                stripped = replace(prediction, sentiment_attributions=(), intent_attributions=())
+                entries[key] = _CacheEntry(stripped, prediction)
+
+        with self._cache_lock:
+            self._counts["micro_batches"] += 1
+            self._counts["forward_passes"] += passes
+            self._counts["texts_computed"] += len(entries)
+            if self._cache_size:
+                for key, entry in entries.items():
+                    self._cache[key] = entry
+                    self._cache.move_to_end(key)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return entries
+
+    def _predict(self, vectors: npt.NDArray[np.float32]) -> list[Prediction]:
+        return self._from_logits(
+            self._bundle.sentiment.logits(vectors), self._bundle.intent.logits(vectors)
+        )
+
+    def _from_logits(
+        self,
+        sentiment_logits: npt.NDArray[np.float32],
+        intent_logits: npt.NDArray[np.float32],
+        attributions: Sequence[tuple[TokenAttributions, TokenAttributions]] | None = None,
+    ) -> list[Prediction]:
+        s_head, i_head = self._bundle.sentiment, self._bundle.intent
+        s_probs = softmax(sentiment_logits / np.float32(s_head.temperature))
+        i_probs = softmax(intent_logits / np.float32(i_head.temperature))
+        s_best, i_best = s_probs.argmax(axis=1), i_probs.argmax(axis=1)
+        return [
+            Prediction(
+                sentiment=s_head.labels[s],
+                sentiment_confidence=float(s_probs[row, s]),
+                intent=i_head.labels[i],
+                intent_confidence=float(i_probs[row, i]),
+                model_version=self._bundle.version,
+                sentiment_attributions=attributions[row][0] if attributions else (),
+                intent_attributions=attributions[row][1] if attributions else (),
+            )
+            for row, (s, i) in enumerate(zip(s_best, i_best, strict=True))
+        ]
+
+    # -- explanations ------------------------------------------------------------------------
+
+    def _explain(self, texts: Sequence[str]) -> list[Prediction]:
+        ids = self._encoder.token_ids(texts)
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        out: list[Prediction | None] = [None] * len(texts)
+        for start in range(0, len(ids), self._max_batch):
+            rows = order[start : start + self._max_batch]
+            batch = self._encoder.pad([ids[i] for i in rows])
+            s_logits, i_logits, s_attr, i_attr = self._run_explain(
+                batch.input_ids, batch.attention_mask
+            )
+            pairs = [
+                (
+                    self._token_weights(batch.input_ids[r], s_attr[r]),
+                    self._token_weights(batch.input_ids[r], i_attr[r]),
+                )
+                for r in range(len(rows))
+            ]
+            for row, prediction in zip(
+                rows, self._from_logits(s_logits, i_logits, pairs), strict=True
+            ):
+                out[row] = prediction
+        return [p for p in out if p is not None]
+
+    def _run_explain(
+        self, input_ids: npt.NDArray[np.int32], attention_mask: npt.NDArray[np.int32]
+    ) -> tuple[npt.NDArray[np.float32], ...]:
+        with tf.device(self._encoder.device):
+            results = self._explain_fn(tf.constant(input_ids), tf.constant(attention_mask))
+        return tuple(np.asarray(r.numpy(), dtype=np.float32) for r in results)
+
+    def _explain_graph(self, input_ids: Any, attention_mask: Any) -> tuple[Any, ...]:
+        """Logits of both heads and gradient x input on the word embeddings of their argmax."""
+        embeds = tf.gather(self._encoder.word_embeddings, input_ids)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(embeds)
+            pooled = self._encoder.pooled_from_embeddings(embeds, attention_mask)
+            logits = [
+                tf.matmul(pooled, kernel) + bias
+                for kernel, bias in zip(self._head_kernels, self._head_biases, strict=True)
+            ]
+            chosen = [
+                tf.reduce_sum(
+                    tf.gather(lg, tf.argmax(lg, axis=1, output_type=tf.int32), batch_dims=1)
+                )
+                for lg in logits
+            ]
+        mask = tf.cast(attention_mask, tf.float32)
+        attributions = [
+            tf.reduce_sum(tape.gradient(target, embeds) * embeds, axis=-1) * mask
+            for target in chosen
+        ]
+        del tape
+        return logits[0], logits[1], attributions[0], attributions[1]
+
+    def _token_weights(
+        self, input_ids: npt.NDArray[np.int32], weights: npt.NDArray[np.float32]
+    ) -> TokenAttributions:
+        keep = [i for i, t in enumerate(input_ids) if not self._encoder.is_special(int(t))]
+        total = float(np.abs(weights[keep]).sum()) if keep else 0.0
+        scale = 1.0 / total if total > 0 else 0.0
+        return tuple(
+            (self._encoder.id_to_token(int(input_ids[i])), float(weights[i]) * scale) for i in keep
+        )

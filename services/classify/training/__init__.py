@@ -1,0 +1,1 @@
+"""Reproducible training of the classify heads: `python -m services.classify.training --help`."""

@@ -1,0 +1,41 @@
+"""Frozen-encoder embeddings, cached on disk under the user cache (never in the repository)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from textencoder import SentenceEncoder
+
+log = logging.getLogger(__name__)
+
+
+def cached_encode(
+    encoder: SentenceEncoder,
+    texts: Sequence[str],
+    cache_dir: Path,
+    *,
+    name: str,
+    batch_size: int = 64,
+) -> npt.NDArray[np.float32]:
+    """`encoder.encode(texts)`, memoised by encoder checksum, max_length and the exact texts."""
+    digest = hashlib.sha256(f"{encoder.weights_sha256}:{encoder.max_length}".encode())
+    for text in texts:
+        data = text.encode("utf-8")
+        digest.update(len(data).to_bytes(8, "little") + data)
+    path = cache_dir / "embeddings" / f"{name}-{digest.hexdigest()[:20]}.npy"
+    if path.is_file():
+        log.info("embeddings for %s (%d texts) from cache %s", name, len(texts), path)
+        return np.asarray(np.load(path), dtype=np.float32)
+    log.info("embedding %s: %d texts", name, len(texts))
+    vectors = encoder.encode(texts, batch_size=batch_size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part.npy")
+    np.save(partial, vectors)
+    partial.replace(path)
+    return vectors
