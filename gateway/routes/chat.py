@@ -49,6 +49,7 @@ def chat_router(upstreams: Upstreams, settings: GatewaySettings, auth: Authentic
                 text=ingested.text,
                 intent=classification.intent,
                 intent_confidence=classification.intent_confidence,
+                intent_candidates=classification.intent_candidates,
             ),
             timeout=settings.recommend_deadline_s,
         )

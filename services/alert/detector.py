@@ -7,14 +7,19 @@ Each point is scored from the points before it and itself only, with constant wo
    far, so the detector is scale-free) with at most ``max_prototypes`` prototype patterns.
    Close enough (``<= radius``) -> the nearest prototype learns it; otherwise the pattern
    becomes a new prototype (the least used one is forgotten when memory is full).
-3. Novelty ``= distance / radius``; ``score = novelty / (novelty + 1)``, so a new prototype
-   scores >= 0.5 and a familiar pattern < 0.5.
+3. Novelty ``= distance / radius``. A value beyond the range seen so far is novel too: its
+   excess, in units of ``range_break`` times the previous range, competes with the pattern
+   novelty (the larger wins). ``score = novelty / (novelty + 1)``, so a novelty scores >= 0.5
+   and a familiar pattern < 0.5.
 4. Reporting discipline (what NAB-style evaluation and on-call humans both reward): a novelty
    is only reported (kept >= 0.5) if the model had been stable for ``quiet_points`` (no new
    prototype), otherwise it is part of a noisy regime; after a report, scores are damped for
-   ``cooldown_points`` so one incident raises one alarm.
+   ``cooldown_points`` so one incident raises one alarm. A novelty at least
+   ``breakthrough_ratio`` times stronger than the last reported one breaks through both
+   rules: a bigger event inside a noisy regime or an incident is still news.
 
-No labels, no per-series tuning: every threshold is relative to the series' own range.
+No labels, no per-series tuning: every threshold is relative to the series' own range or to the
+series' own last report.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from datetime import datetime
 
 _REPORT_LEVEL = 0.5  # score of a novelty exactly at the radius
 _SUPPRESSED_CAP = 0.49  # a suppressed novelty never reaches the report level
+_STATE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,10 @@ class DetectorConfig:
     quiet_points: a novelty counts only after this many points without one.
     cooldown_points: scores are damped this long after a reported novelty.
     cooldown_damping: factor applied to scores during the cooldown.
+    range_break: a value beyond the range seen so far by this fraction of that range scores
+        the report level (0 disables the range check).
+    breakthrough_ratio: a novelty this many times the last reported one is reported even
+        in a noisy regime or during the cooldown (0 disables).
     """
 
     window: int = 8
@@ -50,6 +60,8 @@ class DetectorConfig:
     quiet_points: int = 10
     cooldown_points: int = 100
     cooldown_damping: float = 0.3
+    range_break: float = 0.1
+    breakthrough_ratio: float = 1.2
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.max_prototypes < 1:
@@ -60,6 +72,10 @@ class DetectorConfig:
             raise ValueError("point counts must be >= 0")
         if not 0 <= self.cooldown_damping <= 1:
             raise ValueError("cooldown_damping must be in [0, 1]")
+        if self.range_break < 0:
+            raise ValueError("range_break must be >= 0")
+        if self.breakthrough_ratio != 0 and self.breakthrough_ratio < 1:
+            raise ValueError("breakthrough_ratio must be 0 (off) or >= 1")
 
 
 class StreamingAnomalyDetector:
@@ -75,6 +91,7 @@ class StreamingAnomalyDetector:
         self._uses: list[int] = []
         self._since_novel = self.config.quiet_points  # the first novelty may count
         self._cooldown = 0
+        self._last_report: float | None = None  # score of the last reported novelty
 
     def score(self, value: float, timestamp: datetime | None = None) -> float:
         """Score ``value`` (the next point of the series) and learn from it.
@@ -84,6 +101,7 @@ class StreamingAnomalyDetector:
         if not math.isfinite(value):
             raise ValueError(f"value must be finite, got {value!r}")
         c = self.config
+        range_novelty = self._range_novelty(value)
         self._recent.append(value)
         if len(self._recent) > c.window:
             del self._recent[0]
@@ -93,22 +111,40 @@ class StreamingAnomalyDetector:
         if span <= 0.0:
             span = max(abs(self._high), 1.0) * 1e-6
 
-        result = 0.0
+        novelty, novel, quiet = 0.0, False, True
         if len(self._recent) == c.window:
             novelty, novel = self._match_and_learn(self._recent, span)
             quiet = self._since_novel >= c.quiet_points
             self._since_novel = 0 if novel else self._since_novel + 1
-            if self._seen >= c.warmup_points:
-                result = novelty / (novelty + 1.0)
-                if novel and not quiet:
-                    result = min(result, _SUPPRESSED_CAP) * c.cooldown_damping
+        novelty = max(novelty, range_novelty)
+
+        result = 0.0
+        if self._seen >= c.warmup_points:
+            result = novelty / (novelty + 1.0)
+            if novel and result >= _REPORT_LEVEL and self._breaks_through(result):
+                quiet, self._cooldown = True, 0
+            if novel and not quiet:
+                result = min(result, _SUPPRESSED_CAP) * c.cooldown_damping
         if self._cooldown > 0:
             self._cooldown -= 1
             result *= c.cooldown_damping
         elif result >= _REPORT_LEVEL:
             self._cooldown = c.cooldown_points
+            self._last_report = result
         self._seen += 1
         return result
+
+    def _range_novelty(self, value: float) -> float:
+        """How far ``value`` lies outside the range seen before it, in units of ``range_break``."""
+        span = self._high - self._low
+        if self.config.range_break <= 0 or not span > 0:
+            return 0.0
+        excess = max(value - self._high, self._low - value, 0.0) / span
+        return excess / self.config.range_break
+
+    def _breaks_through(self, result: float) -> bool:
+        ratio = self.config.breakthrough_ratio
+        return ratio > 0 and self._last_report is not None and result > self._last_report * ratio
 
     def _match_and_learn(self, pattern: list[float], span: float) -> tuple[float, bool]:
         """Novelty of ``pattern`` (distance / radius) and whether it became a new prototype."""
@@ -143,7 +179,7 @@ class StreamingAnomalyDetector:
     def to_state(self) -> dict[str, object]:
         """JSON-serializable state (including the configuration)."""
         return {
-            "version": 1,
+            "version": _STATE_VERSION,
             "config": asdict(self.config),
             "seen": self._seen,
             "low": self._low if self._seen else None,
@@ -153,13 +189,19 @@ class StreamingAnomalyDetector:
             "uses": list(self._uses),
             "since_novel": self._since_novel,
             "cooldown": self._cooldown,
+            "last_report": self._last_report,
         }
 
     @classmethod
     def from_state(cls, state: dict[str, object]) -> StreamingAnomalyDetector:
-        """Rebuild a detector from :meth:`to_state` output; it continues exactly where it was."""
-        if state.get("version") != 1:
-            raise ValueError(f"unsupported detector state version: {state.get('version')!r}")
+        """Rebuild a detector from :meth:`to_state` output; it continues exactly where it was.
+
+        A version 1 state (before the range check and the breakthrough rule) is read with
+        those two rules at their defaults and no report remembered.
+        """
+        version = state.get("version")
+        if version not in (1, _STATE_VERSION):
+            raise ValueError(f"unsupported detector state version: {version!r}")
         config = state["config"]
         if not isinstance(config, dict):
             raise ValueError("detector state has no config")
@@ -179,6 +221,8 @@ class StreamingAnomalyDetector:
         detector._uses = [_int(u) for u in uses]
         detector._since_novel = _int(state["since_novel"])
         detector._cooldown = _int(state["cooldown"])
+        last_report = state.get("last_report")
+        detector._last_report = None if last_report is None else _float(last_report)
         return detector
 
 

@@ -60,3 +60,13 @@ def to_alert_event(sequence: int, alert_payload: bytes) -> events_pb2.AlertEvent
     return events_pb2.AlertEvent(
         sequence=sequence, alert=events_pb2.Alert.FromString(alert_payload)
     )
+
+
+def state_name(state: int) -> str:
+    """ALERT_STATE_FIRING -> "firing", as the gateway and webhooks spell it."""
+    return events_pb2.AlertState.Name(state).removeprefix("ALERT_STATE_").lower()
+
+
+def severity_name(severity: int) -> str:
+    """SEVERITY_CRITICAL -> "critical"."""
+    return events_pb2.Severity.Name(severity).removeprefix("SEVERITY_").lower()

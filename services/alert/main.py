@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 from carepulse.v1 import alert_pb2, alert_pb2_grpc, events_pb2
 
 from servicekit.database import create_database_engine
@@ -12,17 +13,27 @@ from servicekit.logging import configure_logging
 from servicekit.runtime import ServiceSpec, run_service
 from servicekit.telemetry import setup_tracing
 from services.alert.aggregation import MessageCounter
+from services.alert.alertmanager import AlertmanagerDestination, OpenAlertRepeater
 from services.alert.bucket_closer import BucketCloser
 from services.alert.consumer import ClassifiedMessageProcessor
+from services.alert.deliveries import DeliveryQueue
 from services.alert.event_feed import EventFeed
 from services.alert.lifecycle import AlertLifecycle
 from services.alert.metrics import OPEN_ALERTS
+from services.alert.notification_dead_letters import KafkaNotificationDeadLetters
+from services.alert.notifier import (
+    DeadLetterSink,
+    Destination,
+    NotificationDispatcher,
+    RetryPolicy,
+)
 from services.alert.outbox import OutboxPublisher
 from services.alert.periodic import PeriodicThread
 from services.alert.server import AlertServicer
 from services.alert.settings import AlertSettings
 from services.alert.severity import SeverityPolicy
 from services.alert.store import AlertStore
+from services.alert.webhook import WebhookDestination
 
 PRUNE_INTERVAL_S = 3600.0
 
@@ -33,7 +44,25 @@ def main() -> int:
     tracing = setup_tracing("alert")
     engine = create_database_engine(settings.database_url, settings.sqlite_path)
     feed = EventFeed()
-    store = AlertStore(engine, on_events_committed=feed.committed)
+    http = httpx.Client(timeout=settings.notification_timeout_seconds)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    webhooks = [WebhookDestination(url, secret.encode(), http) for url in settings.webhook_urls]
+    alertmanager = (
+        AlertmanagerDestination(
+            settings.alertmanager_url,
+            http,
+            alerts_url=settings.alerts_url,
+            repeat_interval=timedelta(seconds=settings.alertmanager_repeat_seconds),
+        )
+        if settings.alertmanager_url
+        else None
+    )
+    destinations: list[Destination] = [*webhooks, *([alertmanager] if alertmanager else [])]
+    store = AlertStore(
+        engine,
+        on_events_committed=feed.committed,
+        notification_destinations=[destination.name for destination in destinations],
+    )
     lifecycle = AlertLifecycle(
         store, SeverityPolicy(settings.critical_score, settings.critical_negatives)
     )
@@ -53,6 +82,16 @@ def main() -> int:
         OutboxPublisher(store, producer).publish_pending,
     )
     feed.add_listener(relay.wake)
+    notifiers = _notification_threads(
+        settings,
+        store,
+        DeliveryQueue(engine),
+        webhooks,
+        alertmanager,
+        KafkaNotificationDeadLetters(producer),
+    )
+    for notifier in notifiers:
+        feed.add_listener(notifier.wake)
     retention = timedelta(seconds=settings.processed_ids_retention_seconds)
     pruner = PeriodicThread(
         "alert-prune",
@@ -64,7 +103,7 @@ def main() -> int:
         store.create_tables()
         feed.committed(store.latest_sequence())
         OPEN_ALERTS.set(store.count_open_alerts())
-        for thread in (ticker, relay, pruner):
+        for thread in (ticker, relay, pruner, *notifiers):
             thread.start()
 
     servicer = AlertServicer(store, lifecycle, feed, stream_poll_s=settings.stream_poll_seconds)
@@ -97,9 +136,50 @@ def main() -> int:
                 ticker.stop,
                 relay.stop,
                 pruner.stop,
+                *(notifier.stop for notifier in notifiers),
+                http.close,
                 feed.close,
                 producer.close,
                 engine.dispose,
             ],
         )
     )
+
+
+def _notification_threads(
+    settings: AlertSettings,
+    store: AlertStore,
+    queue: DeliveryQueue,
+    webhooks: list[WebhookDestination],
+    alertmanager: AlertmanagerDestination | None,
+    dead_letters: DeadLetterSink,
+) -> list[PeriodicThread]:
+    """One thread per destination, so a slow receiver never delays another."""
+    policy = RetryPolicy(
+        max_attempts=settings.webhook_max_attempts,
+        initial_backoff=timedelta(seconds=settings.webhook_initial_backoff_seconds),
+        max_backoff=timedelta(seconds=settings.webhook_max_backoff_seconds),
+    )
+    threads = [
+        PeriodicThread(
+            f"alert-{webhook.name}",
+            settings.outbox_poll_seconds,
+            NotificationDispatcher(queue, webhook, policy, dead_letters).deliver_due,
+        )
+        for webhook in webhooks
+    ]
+    if alertmanager is not None:
+        dispatcher = NotificationDispatcher(queue, alertmanager, policy, dead_letters)
+        repeater = OpenAlertRepeater(
+            store, alertmanager, timedelta(seconds=settings.alertmanager_repeat_seconds)
+        )
+
+        def notify_alertmanager() -> None:
+            # One thread for both, so a repeat never lands after the `resolved` it predates.
+            dispatcher.deliver_due()
+            repeater.repost_if_due()
+
+        threads.append(
+            PeriodicThread("alert-alertmanager", settings.outbox_poll_seconds, notify_alertmanager)
+        )
+    return threads

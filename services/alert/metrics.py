@@ -16,3 +16,14 @@ MESSAGES = Counter(
 EVENTS_PUBLISHED = Counter(
     "carepulse_alert_events_published_total", "Lifecycle events acknowledged by Kafka."
 )
+# kind: webhook | alertmanager; outcome: delivered | failed (retried later or dead-lettered)
+NOTIFICATION_ATTEMPTS = Counter(
+    "carepulse_alert_notification_attempts_total",
+    "Attempts to deliver a lifecycle event to a notification destination.",
+    ["kind", "outcome"],
+)
+NOTIFICATIONS_DEAD_LETTERED = Counter(
+    "carepulse_alert_notifications_dead_lettered_total",
+    "Lifecycle events given up on after the last attempt (see alert_deliveries).",
+    ["kind"],
+)

@@ -125,3 +125,18 @@ alert_events = Table(
     Index("ix_alert_events_unpublished", "published", "sequence"),
     sqlite_autoincrement=True,  # never reuse a sequence number, even after deletes
 )
+
+# Notification outbox: one row per (lifecycle event, destination), written in the transaction
+# that wrote the event, so a restart resumes exactly the deliveries still pending.
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("destination", String(255), primary_key=True),
+    Column("sequence", BigInteger, ForeignKey(alert_events.c.sequence), primary_key=True),
+    Column("state", String(16), nullable=False),  # pending | delivered | dead_lettered
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_alert_deliveries_pending", "destination", "state", "sequence"),
+)

@@ -2,9 +2,10 @@
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from servicekit.settings import ServiceSettings
 from services.alert.spike import SpikeConfig
@@ -47,6 +48,44 @@ class AlertSettings(ServiceSettings):
     # (a score of 0.8 is a one-in-10^8 bucket).
     critical_score: float = Field(default=0.8, gt=0, le=1)
     critical_negatives: int = Field(default=50, ge=1)
+
+    # Notifications beyond Kafka and SSE (docs/alerts.md). Webhooks: comma-separated URLs,
+    # each event POSTed and signed with the secret.
+    webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_secret: SecretStr | None = None
+    # Attempts per event and destination (webhooks and Alertmanager) before it is
+    # dead-lettered; the wait doubles from the initial backoff between them.
+    webhook_max_attempts: int = Field(default=5, ge=1, le=50)
+    webhook_initial_backoff_seconds: float = Field(default=1.0, gt=0)
+    webhook_max_backoff_seconds: float = Field(default=300.0, gt=0)
+    notification_timeout_seconds: float = Field(default=5.0, gt=0)
+    alertmanager_url: str | None = None  # e.g. http://alertmanager:9093
+    alertmanager_repeat_seconds: float = Field(default=60.0, gt=0)
+    # Where the generatorURL of Alertmanager alerts points: the gateway's alert list.
+    alerts_url: str = "http://127.0.0.1:8080/v1/alerts"
+
+    @field_validator("webhook_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError("each webhook URL must start with http:// or https://")
+        return urls
+
+    @model_validator(mode="after")
+    def _webhooks_are_signed(self) -> "AlertSettings":
+        if self.webhook_urls and not (
+            self.webhook_secret and self.webhook_secret.get_secret_value()
+        ):
+            raise ValueError("ALERT_WEBHOOK_SECRET is required when ALERT_WEBHOOK_URLS is set")
+        return self
 
     @property
     def spike_config(self) -> SpikeConfig:

@@ -8,7 +8,7 @@ single replica per database.
 """
 
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +39,7 @@ from services.alert.alerts import (
     Severity,
 )
 from services.alert.buckets import BucketTally
+from services.alert.deliveries import DeliveryState
 from services.alert.events import to_alert_message
 
 # Bound parameters per IN (...) list: well under SQLite's and PostgreSQL's limits.
@@ -77,11 +78,17 @@ class PageCursor:
 
 class AlertStore:
     def __init__(
-        self, engine: Engine, *, on_events_committed: Callable[[int], None] | None = None
+        self,
+        engine: Engine,
+        *,
+        on_events_committed: Callable[[int], None] | None = None,
+        notification_destinations: Sequence[str] = (),
     ) -> None:
         self._engine = engine
         self._write_lock = threading.Lock()
         self._on_events_committed = on_events_committed or (lambda _sequence: None)
+        # Every lifecycle event gets a pending delivery row for each of these.
+        self._destinations = tuple(notification_destinations)
 
     def create_tables(self) -> None:
         schema.metadata.create_all(self._engine)
@@ -91,7 +98,7 @@ class AlertStore:
         """One atomic unit of work; outbox readers are woken once it has committed."""
         with self._write_lock:
             with self._engine.begin() as connection:
-                tx = AlertTransaction(connection)
+                tx = AlertTransaction(connection, self._destinations)
                 yield tx
             if tx.last_event_sequence is not None:
                 self._on_events_committed(tx.last_event_sequence)
@@ -152,6 +159,17 @@ class AlertStore:
         with self._engine.connect() as connection:
             return [_alert_from_row(row._mapping) for row in connection.execute(statement)]
 
+    def open_alerts(self) -> list[Alert]:
+        """Every firing or acknowledged alert, oldest first."""
+        table = schema.alerts
+        statement = (
+            select(table)
+            .where(table.c.state != AlertState.RESOLVED.value)
+            .order_by(table.c.opened_at, table.c.alert_id)
+        )
+        with self._engine.connect() as connection:
+            return [_alert_from_row(row._mapping) for row in connection.execute(statement)]
+
     def count_open_alerts(self) -> int:
         statement = select(func.count()).where(schema.alerts.c.state != AlertState.RESOLVED.value)
         with self._engine.connect() as connection:
@@ -199,9 +217,10 @@ class AlertStore:
 class AlertTransaction:
     """The writes (and the reads they depend on) of one transaction."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, destinations: Sequence[str] = ()) -> None:
         self.connection = connection
         self.last_event_sequence: int | None = None
+        self._destinations = destinations
 
     # Idempotency ---------------------------------------------------------------------------
 
@@ -367,6 +386,21 @@ class AlertTransaction:
             .returning(table.c.sequence)
         )
         sequence = int(result.scalar_one())
+        if self._destinations:
+            self.connection.execute(
+                insert(schema.alert_deliveries),
+                [
+                    {
+                        "destination": destination,
+                        "sequence": sequence,
+                        "state": DeliveryState.PENDING.value,
+                        "attempts": 0,
+                        "next_attempt_at": at,
+                        "updated_at": at,
+                    }
+                    for destination in self._destinations
+                ],
+            )
         self.last_event_sequence = sequence
         return sequence
 

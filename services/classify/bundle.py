@@ -5,9 +5,14 @@
     manifest.json       version, encoder name + sha256 of its safetensors, created_at
     metrics.json        measured metrics of this version (written by training)
     MODEL_CARD.md       data sources and licences, how it was trained, metrics
+    adapters.safetensors  optional (v2+): fine-tuning deltas of the encoder, LoRA pairs plus
+                        bias/LayerNorm shifts (`textencoder.EncoderAdapters`), a few MB
 
 The heads only make sense on top of the exact encoder weights they were trained against, so
 `load_bundle` refuses a bundle whose recorded encoder checksum differs from the encoder on disk.
+A bundle with adapters still pins the *base* encoder's checksum; `ClassificationEngine` merges
+the adapters into that encoder's kernels once, at construction (W += scale * A @ B), so serving
+runs the plain encoder graph at unchanged speed. Without the file the encoder stays frozen.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 from safetensors.numpy import load_file, save_file
 
+from textencoder.adapters import AdapterError, EncoderAdapters
 from textencoder.encoder import DEFAULT_MODEL_NAME, WEIGHTS_FILE, default_model_dir, file_sha256
 
 HEADS_FILE = "heads.safetensors"
@@ -30,6 +36,7 @@ LABELS_FILE = "labels.json"
 MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.json"
 MODEL_CARD_FILE = "MODEL_CARD.md"
+ADAPTERS_FILE = "adapters.safetensors"
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 
 
@@ -81,6 +88,7 @@ class ModelBundle:
     intent: SoftmaxHead
     created_at: str
     metrics: Mapping[str, Any]
+    adapters: EncoderAdapters | None = None  # None: the heads sit on the frozen base encoder
 
 
 def load_bundle(path: Path | str, *, encoder_dir: Path | str | None = None) -> ModelBundle:
@@ -114,6 +122,7 @@ def load_bundle(path: Path | str, *, encoder_dir: Path | str | None = None) -> M
             f"but {weights} has sha256={actual_sha}; retrain the bundle or install that encoder"
         )
 
+    adapters = _adapters(root, manifest)
     tensors = load_file(str(root / HEADS_FILE))
     return ModelBundle(
         version=version,
@@ -123,6 +132,7 @@ def load_bundle(path: Path | str, *, encoder_dir: Path | str | None = None) -> M
         intent=_head(tensors, "intent", labels),
         created_at=created_at,
         metrics=metrics,
+        adapters=adapters,
     )
 
 
@@ -137,6 +147,7 @@ def save_bundle(
     metrics: Mapping[str, Any] | None = None,
     model_card: str | None = None,
     created_at: datetime | None = None,
+    adapters: EncoderAdapters | None = None,
 ) -> Path:
     """Write a bundle directory (created if needed) and return its path."""
     root = Path(path)
@@ -149,19 +160,45 @@ def save_bundle(
     save_file(tensors, str(root / HEADS_FILE), metadata={"version": version})
     labels = {"sentiment": list(sentiment.labels), "intent": list(intent.labels)}
     _write_json(root / LABELS_FILE, labels)
-    _write_json(
-        root / MANIFEST_FILE,
-        {
-            "version": version,
-            "encoder": {"name": encoder_name or DEFAULT_MODEL_NAME, "sha256": encoder_sha256},
-            "created_at": (created_at or datetime.now(UTC)).isoformat(timespec="seconds"),
-        },
-    )
+    manifest: dict[str, Any] = {
+        "version": version,
+        "encoder": {"name": encoder_name or DEFAULT_MODEL_NAME, "sha256": encoder_sha256},
+        "created_at": (created_at or datetime.now(UTC)).isoformat(timespec="seconds"),
+    }
+    if adapters is not None:
+        adapters.save(root / ADAPTERS_FILE)
+        manifest["adapters"] = {
+            "file": ADAPTERS_FILE,
+            "rank": adapters.rank,
+            "scale": adapters.scale,
+            "sha256": adapters.sha256,
+        }
+    elif (root / ADAPTERS_FILE).exists():
+        (root / ADAPTERS_FILE).unlink()  # a stale file would change what the bundle means
+    _write_json(root / MANIFEST_FILE, manifest)
     if metrics is not None:
         _write_json(root / METRICS_FILE, metrics)
     if model_card is not None:
         (root / MODEL_CARD_FILE).write_text(model_card, encoding="utf-8")
     return root
+
+
+def _adapters(root: Path, manifest: Mapping[str, Any]) -> EncoderAdapters | None:
+    """The bundle's encoder deltas, checked against the fingerprint in its manifest."""
+    recorded = manifest.get("adapters")
+    path = root / ADAPTERS_FILE
+    if not path.is_file():
+        if recorded is not None:
+            raise BundleError(f"{root / MANIFEST_FILE} lists adapters but {path} is missing")
+        return None
+    try:
+        adapters = EncoderAdapters.load(path)
+    except (AdapterError, OSError) as e:
+        raise BundleError(f"unreadable adapters {path}: {e}") from e
+    expected = recorded.get("sha256") if isinstance(recorded, Mapping) else None
+    if expected is not None and expected != adapters.sha256:
+        raise BundleError(f"{path} does not match the adapters fingerprint in its manifest")
+    return adapters
 
 
 def _head(tensors: Mapping[str, npt.NDArray[Any]], name: str, labels: Any) -> SoftmaxHead:

@@ -26,4 +26,7 @@ def to_classification(prediction: Prediction) -> events_pb2.Classification:
             events_pb2.TokenAttribution(token=t, weight=w)
             for t, w in prediction.intent_attributions
         ],
+        intent_candidates=[
+            events_pb2.IntentScore(intent=i, confidence=c) for i, c in prediction.intent_candidates
+        ],
     )

@@ -27,6 +27,8 @@ from services.classify.prediction import Prediction, TokenAttributions
 from textencoder import SentenceEncoder
 
 _TOKEN_SPEC = tf.TensorSpec(shape=[None, None], dtype=tf.int32)
+# Enough for recommend to hedge between confusable intents; the rest carry ~no mass.
+INTENT_CANDIDATES = 5
 
 
 class EngineNotRunning(RuntimeError):
@@ -78,6 +80,18 @@ class ClassificationEngine:
                 f"bundle {bundle.version} needs encoder sha256={bundle.encoder_sha256}, "
                 f"got {encoder.weights_sha256} from {encoder.model_dir}"
             )
+        if bundle.adapters is None and encoder.adapters_sha256 is not None:
+            raise EncoderMismatch(
+                f"bundle {bundle.version} needs the base encoder, but this encoder carries "
+                "fine-tuning adapters; give the engine a fresh SentenceEncoder"
+            )
+        if bundle.adapters is not None:
+            if encoder.adapters_sha256 not in (None, bundle.adapters.sha256):
+                raise EncoderMismatch(
+                    f"bundle {bundle.version}'s adapters differ from those already merged into "
+                    "this encoder; give the engine a fresh SentenceEncoder"
+                )
+            encoder.merge_adapters(bundle.adapters)  # once; a no-op for the same adapters
         self._bundle = bundle
         self._encoder = encoder
         self._max_batch = max_batch
@@ -275,6 +289,7 @@ class ClassificationEngine:
         s_probs = softmax(sentiment_logits / np.float32(s_head.temperature))
         i_probs = softmax(intent_logits / np.float32(i_head.temperature))
         s_best, i_best = s_probs.argmax(axis=1), i_probs.argmax(axis=1)
+        top_intents = np.argsort(-i_probs, axis=1, kind="stable")[:, :INTENT_CANDIDATES]
         return [
             Prediction(
                 sentiment=s_head.labels[s],
@@ -284,6 +299,9 @@ class ClassificationEngine:
                 model_version=self._bundle.version,
                 sentiment_attributions=attributions[row][0] if attributions else (),
                 intent_attributions=attributions[row][1] if attributions else (),
+                intent_candidates=tuple(
+                    (i_head.labels[c], float(i_probs[row, c])) for c in top_intents[row]
+                ),
             )
             for row, (s, i) in enumerate(zip(s_best, i_best, strict=True))
         ]

@@ -23,3 +23,5 @@ class Prediction:
     model_version: str
     sentiment_attributions: TokenAttributions = ()
     intent_attributions: TokenAttributions = ()
+    # The most likely intents with their probabilities, best first.
+    intent_candidates: tuple[tuple[str, float], ...] = ()

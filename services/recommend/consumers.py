@@ -58,6 +58,9 @@ class PreparedSuggestionsProcessor:
                         intent=r.value.classification.intent,
                         intent_confidence=r.value.classification.intent_confidence,
                         top_k=self._top_k,
+                        intent_candidates={
+                            c.intent: c.confidence for c in r.value.classification.intent_candidates
+                        },
                     )
                     for r in records
                 ]

@@ -16,7 +16,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +62,7 @@ def hit_rates(
     *,
     intents: Sequence[str | None] | None = None,
     intent_confidences: Sequence[float] | None = None,
+    intent_probabilities: Sequence[Mapping[str, float]] | None = None,
 ) -> HitRates:
     """Hit@1 and hit@3 of the ranker, with no feedback and posterior-mean helpfulness."""
     hits1 = hits3 = 0
@@ -72,6 +73,7 @@ def hit_rates(
             intent=intents[i] if intents is not None else None,
             intent_confidence=intent_confidences[i] if intent_confidences is not None else 0.0,
             top_k=3,
+            intent_probabilities=intent_probabilities[i] if intent_probabilities else None,
         )
         found = [s.article.intent == category for s in top]
         hits1 += found[0]
@@ -91,6 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--knowledge-base", type=Path, default=DEFAULT_KNOWLEDGE_BASE)
     parser.add_argument("--limit", type=int, default=0, help="evaluate a seeded random sample")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--retrieval-only",
+        action="store_true",
+        help="ignore classify's intents (default: use them, as the running system does)",
+    )
     args = parser.parse_args(argv)
 
     started = time.monotonic()
@@ -107,13 +114,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     encoder = load_sentence_encoder()
     ranker = build_ranker(articles, encoder)
     query_vectors = encoder.encode(texts, batch_size=64)
-    result = hit_rates(ranker, query_vectors, categories)
+    candidates = None if args.retrieval_only else _classify_candidates(texts)
+    result = hit_rates(ranker, query_vectors, categories, intent_probabilities=candidates)
 
     worst = ", ".join(f"{intent}={count}" for intent, count in result.misses_at_3.most_common(8))
     print(f"knowledge base: {args.knowledge_base} ({len(articles)} articles)", file=sys.stderr)
     print(f"most top-3 misses: {worst or 'none'}", file=sys.stderr)
     print(
-        f"retrieval only: hit@1={result.hit_at_1:.4f} hit@3={result.hit_at_3:.4f} "
+        f"{'retrieval only' if args.retrieval_only else 'with classify'}: "
+        f"hit@1={result.hit_at_1:.4f} hit@3={result.hit_at_3:.4f} "
         f"n={result.n} ({time.monotonic() - started:.0f}s)"
     )
     print(
@@ -126,6 +135,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     )
     return 0
+
+
+def _classify_candidates(texts: Sequence[str]) -> list[dict[str, float]]:
+    """Classify's top intents per text, from the committed model bundle (as in production)."""
+    from services.classify.bundle import load_bundle
+    from services.classify.engine import ClassificationEngine
+    from services.classify.settings import ClassifySettings
+    from textencoder import SentenceEncoder
+
+    engine = ClassificationEngine(
+        load_bundle(ClassifySettings.model_fields["bundle_dir"].default),
+        SentenceEncoder(),
+        cache_size=0,
+    )
+    engine.start()
+    try:
+        predictions = engine.classify(texts)
+    finally:
+        engine.close()
+    return [dict(p.intent_candidates) for p in predictions]
 
 
 if __name__ == "__main__":

@@ -175,8 +175,12 @@ class FeedbackStore:
                     given_at=given_at,
                 )
                 .on_conflict_do_nothing(index_elements=["feedback_id"])
+                # RETURNING, not rowcount: drivers need not report rowcount for an INSERT
+                # (psycopg 3 under SQLAlchemy 2.1 reports -1), but a row comes back only if
+                # this statement inserted it.
+                .returning(_feedback_events.c.feedback_id)
             )
-            if inserted.rowcount != 1:
+            if inserted.first() is None:
                 return False
             self._count_vote(conn, article_id, helpful)
             if not helpful:
@@ -233,8 +237,9 @@ class FeedbackStore:
                     served_at=served_at or datetime.now(UTC),
                 )
                 .on_conflict_do_nothing(index_elements=["message_id"])
+                .returning(_served_messages.c.message_id)  # see record(): not rowcount
             )
-            if inserted.rowcount != 1:
+            if inserted.first() is None:
                 return False
             keep = (
                 select(_served_messages.c.message_id)

@@ -31,6 +31,7 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):  # type: i
                     intent=request.intent or None,
                     intent_confidence=request.intent_confidence,
                     top_k=request.top_k or self._default_top_k,
+                    intent_candidates={c.intent: c.confidence for c in request.intent_candidates},
                 )
             ]
         )
@@ -47,6 +48,8 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):  # type: i
             return f"top_k: must be between 1 and {self._max_top_k}"
         if not 0.0 <= request.intent_confidence <= 1.0:
             return "intent_confidence: must be between 0 and 1"
+        if any(not 0.0 <= c.confidence <= 1.0 for c in request.intent_candidates):
+            return "intent_candidates: confidences must be between 0 and 1"
         return None
 
 

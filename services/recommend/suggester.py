@@ -1,7 +1,7 @@
 """Suggestions for messages: embed, rank with what feedback taught, remember what was shown."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,6 +18,8 @@ class SuggestionRequest:
     intent: str | None
     intent_confidence: float
     top_k: int
+    # Classify's most likely intents and their probabilities, when it sent them.
+    intent_candidates: Mapping[str, float] = field(default_factory=dict)
 
 
 class Suggester:
@@ -46,6 +48,7 @@ class Suggester:
                 helpfulness=helpfulness,
                 top_k=request.top_k,
                 rng=rng,
+                intent_probabilities=dict(request.intent_candidates) or None,
             )
             if request.message_id:
                 self._store.remember_served(

@@ -1,4 +1,8 @@
-"""`python -m services.classify.training`: train the classify heads and export a bundle."""
+"""`python -m services.classify.training`: train the classify model and export a bundle.
+
+Default (v2): LoRA adapters on the encoder trained jointly with both heads. `--method frozen
+--version v1` reproduces v1 (heads on the frozen encoder).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,11 @@ import shlex
 import sys
 from pathlib import Path
 
+from services.classify.training.fit import FineTuneConfig
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
+# Tweets for LoRA training (incl. 10% validation): what fits the CPU time budget.
+LORA_SENTIMENT_SIZE = 16_000
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -27,8 +35,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="fetch the data sets from their public GitHub sources into the cache folder",
     )
-    parser.add_argument("--output", type=Path, default=REPO_ROOT / "models/classify/v1")
-    parser.add_argument("--version", default="v1")
+    parser.add_argument(
+        "--output", type=Path, default=None, help="default: models/classify/<version>"
+    )
+    parser.add_argument("--version", default="v2")
+    parser.add_argument(
+        "--method",
+        choices=("lora", "frozen"),
+        default="lora",
+        help="lora: fine-tune LoRA adapters with the heads (v2); frozen: heads only (v1)",
+    )
     parser.add_argument(
         "--cache-dir",
         type=Path,
@@ -38,10 +54,26 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--sentiment-train-size",
         type=int,
-        default=0,
-        help="stratified subset of TweetEval train to use (0: all 47k tweets)",
+        default=None,
+        help="stratified subset of TweetEval train to use, 10%% of it for validation "
+        f"(0: all 47k tweets; default: {LORA_SENTIMENT_SIZE} for lora, 0 for frozen)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    lora = parser.add_argument_group("lora")
+    defaults = FineTuneConfig()
+    lora.add_argument("--rank", type=int, default=defaults.rank)
+    lora.add_argument("--alpha", type=float, default=defaults.alpha)
+    lora.add_argument("--intent-epochs", type=float, default=defaults.intent_epochs)
+    lora.add_argument("--sentiment-epochs", type=float, default=defaults.sentiment_epochs)
+    lora.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    lora.add_argument("--adapter-lr", type=float, default=defaults.adapter_learning_rate)
+    lora.add_argument("--head-lr", type=float, default=defaults.head_learning_rate)
+    lora.add_argument(
+        "--evaluations",
+        type=int,
+        default=defaults.evaluations,
+        help="validation checkpoints for model selection",
+    )
     return parser.parse_args(argv)
 
 
@@ -63,15 +95,32 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m services.classify.training " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
+    finetune = None
+    if args.method == "lora":
+        finetune = FineTuneConfig(
+            rank=args.rank,
+            alpha=args.alpha,
+            intent_epochs=args.intent_epochs,
+            sentiment_epochs=args.sentiment_epochs,
+            batch_size=args.batch_size,
+            adapter_learning_rate=args.adapter_lr,
+            head_learning_rate=args.head_lr,
+            evaluations=args.evaluations,
+            seed=args.seed,
+        )
+    sentiment_train_size = args.sentiment_train_size
+    if sentiment_train_size is None:
+        sentiment_train_size = LORA_SENTIMENT_SIZE if finetune is not None else 0
     run_training(
         TrainingConfig(
             data_dir=data_dir,
-            output_dir=args.output,
+            output_dir=args.output or REPO_ROOT / "models" / "classify" / args.version,
             version=args.version,
             cache_dir=args.cache_dir,
             command=command,
-            sentiment_train_size=args.sentiment_train_size,
+            sentiment_train_size=sentiment_train_size,
             seed=args.seed,
+            finetune=finetune,
         )
     )
 

@@ -21,6 +21,34 @@ class HeadTrainingConfig:
     seed: int = 0
 
 
+@dataclass(frozen=True)
+class FineTuneConfig:
+    """LoRA fine-tuning of the encoder jointly with both heads (see `finetune.py`)."""
+
+    rank: int = 8
+    alpha: float = 16.0  # adapter scale = alpha / rank
+    # Dense layers with adapters, by PyTorch module name suffix: q, k, v, attention output, FFN.
+    targets: tuple[str, ...] = (
+        "attention.self.query",
+        "attention.self.key",
+        "attention.self.value",
+        "attention.output.dense",
+        "intermediate.dense",
+        "output.dense",
+    )
+    train_vectors: bool = True  # biases and LayerNorms too (BitFit-style)
+    adapter_learning_rate: float = 1e-3
+    head_learning_rate: float = 3e-3
+    weight_decay: float = 0.01  # AdamW, on the LoRA matrices only
+    warmup_fraction: float = 0.06  # linear warm-up, then linear decay to 0
+    batch_size: int = 32
+    intent_epochs: float = 3.0
+    sentiment_epochs: float = 1.0
+    encoder_dropout: bool = True  # BERT's own dropout (0.1) during training
+    evaluations: int = 4  # validation checkpoints over the run (model selection)
+    seed: int = 0
+
+
 def stratified_split(
     labels: Sequence[str], fraction: float, seed: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:

@@ -178,3 +178,16 @@ def test_engine_refuses_a_bundle_trained_on_another_encoder(
     other = replace(bundle, encoder_sha256="0" * 64)
     with pytest.raises(EncoderMismatch):
         ClassificationEngine(other, encoder)
+
+
+def test_intent_candidates_are_the_most_likely_intents_best_first(
+    engine: ClassificationEngine,
+) -> None:
+    (prediction,) = engine.classify(["my new card has not arrived yet"])
+
+    intents = [intent for intent, _ in prediction.intent_candidates]
+    confidences = [confidence for _, confidence in prediction.intent_candidates]
+    assert intents[0] == prediction.intent
+    assert confidences[0] == prediction.intent_confidence
+    assert confidences == sorted(confidences, reverse=True)
+    assert len(set(intents)) == len(intents) == min(5, len(TEST_INTENTS))

@@ -1,0 +1,33 @@
+"""Given-up notifications as records on `alerts.webhook.dlq`, beside the alert_deliveries row.
+
+The value is the AlertEvent that could not be delivered; headers say where it was going, why
+it failed and after how many attempts, so a person can replay it (e.g. with curl).
+"""
+
+from carepulse.v1 import events_pb2
+
+from servicekit.kafka.headers import DLQ_ATTEMPTS, DLQ_ERROR, event_headers
+from servicekit.kafka.producer import EventProducer
+from servicekit.kafka.topics import ALERTS_WEBHOOK_DLQ
+
+DLQ_DESTINATION = "dlq-destination"
+
+
+class KafkaNotificationDeadLetters:
+    def __init__(self, producer: EventProducer) -> None:
+        self._producer = producer
+
+    def dead_letter(
+        self, destination: str, sequence: int, alert: events_pb2.Alert, reason: str, attempts: int
+    ) -> None:
+        event = events_pb2.AlertEvent(sequence=sequence, alert=alert)
+        headers = [
+            *event_headers(event, f"alert-event-{sequence}"),
+            (DLQ_ERROR, reason.encode()),
+            (DLQ_DESTINATION, destination.encode()),
+            (DLQ_ATTEMPTS, str(attempts).encode()),
+        ]
+        future = self._producer.publish_raw(
+            ALERTS_WEBHOOK_DLQ, alert.topic.encode(), event.SerializeToString(), headers
+        )
+        self._producer.wait_delivered([future])
