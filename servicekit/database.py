@@ -5,8 +5,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from servicekit.kafka.consumer import TransientFailure
 
@@ -42,3 +42,13 @@ def outages_are_transient() -> Iterator[None]:
         yield
     except OperationalError as error:
         raise TransientFailure(str(error)) from error
+
+
+def database_reachable(engine: Engine) -> bool:
+    """A readiness check: the database answers a trivial query."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return False  # the pool reconnects once the database is back
+    return True

@@ -1,10 +1,8 @@
 """Domain alerts as carepulse.v1 messages: the payload of the `alerts` topic and of the API."""
 
-from datetime import datetime
-
 from carepulse.v1 import events_pb2
-from google.protobuf.timestamp_pb2 import Timestamp
 
+from servicekit.timestamps import to_timestamp
 from services.alert.alerts import Alert, AlertState, Severity
 
 STATES = {
@@ -16,14 +14,6 @@ SEVERITIES = {
     Severity.WARNING: events_pb2.SEVERITY_WARNING,
     Severity.CRITICAL: events_pb2.SEVERITY_CRITICAL,
 }
-
-
-def _timestamp(moment: datetime | None) -> Timestamp | None:
-    if moment is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def to_alert_message(alert: Alert) -> events_pb2.Alert:
@@ -40,15 +30,17 @@ def to_alert_message(alert: Alert) -> events_pb2.Alert:
             total_count=evidence.total_count,
             baseline_negative_rate=evidence.baseline_negatives,
             score=evidence.score,
-            window_start=_timestamp(evidence.window_start),
-            window_end=_timestamp(evidence.window_end),
+            window_start=to_timestamp(evidence.window_start),
+            window_end=to_timestamp(evidence.window_end),
             example_message_ids=list(evidence.example_message_ids),
         ),
-        opened_at=_timestamp(alert.opened_at),
-        updated_at=_timestamp(alert.updated_at),
-        resolved_at=_timestamp(alert.resolved_at),
+        opened_at=to_timestamp(alert.opened_at),
+        updated_at=to_timestamp(alert.updated_at),
+        resolved_at=to_timestamp(alert.resolved_at),
         acknowledgement=(
-            events_pb2.Acknowledgement(operator=ack.operator, note=ack.note, at=_timestamp(ack.at))
+            events_pb2.Acknowledgement(
+                operator=ack.operator, note=ack.note, at=to_timestamp(ack.at)
+            )
             if ack is not None
             else None
         ),

@@ -4,20 +4,12 @@ import uuid
 from datetime import datetime
 
 from carepulse.v1 import events_pb2
-from google.protobuf.timestamp_pb2 import Timestamp
 
+from servicekit.timestamps import to_timestamp
 from services.ingest.pipeline import PreparedMessage
 
 # Fixed forever: a retried feedback call must map to the same feedback_id.
 _FEEDBACK_NAMESPACE = uuid.UUID("0b8f4c9e-31d2-4a57-8f0e-6c1d2b9a7e53")
-
-
-def _timestamp(moment: datetime | None) -> Timestamp | None:
-    if moment is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def to_customer_message(prepared: PreparedMessage) -> events_pb2.CustomerMessage:
@@ -30,8 +22,8 @@ def to_customer_message(prepared: PreparedMessage) -> events_pb2.CustomerMessage
         external_id=prepared.external_id or "",
         text=prepared.text,
         redactions=list(prepared.redactions),
-        sent_at=_timestamp(prepared.sent_at),
-        received_at=_timestamp(prepared.received_at),
+        sent_at=to_timestamp(prepared.sent_at),
+        received_at=to_timestamp(prepared.received_at),
     )
 
 
@@ -49,5 +41,5 @@ def to_feedback_event(
         customer_id=customer_id,
         article_id=article_id,
         helpful=helpful,
-        given_at=_timestamp(given_at),
+        given_at=to_timestamp(given_at),
     )

@@ -3,9 +3,8 @@
 from typing import Any
 
 from carepulse.v1 import events_pb2, recommend_pb2, recommend_pb2_grpc
-from sqlalchemy import text
 
-from servicekit.database import create_database_engine
+from servicekit.database import create_database_engine, database_reachable
 from servicekit.kafka.consumer import ConsumerLoop
 from servicekit.kafka.producer import EventProducer
 from servicekit.kafka.topics import FEEDBACK, MESSAGES_CLASSIFIED
@@ -59,11 +58,6 @@ def main() -> int:
         ),
     ]
 
-    def database_reachable() -> bool:
-        with database.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        return True
-
     return run_service(
         ServiceSpec(
             name="recommend",
@@ -76,7 +70,10 @@ def main() -> int:
                 )
             ],
             consumers=consumers,
-            readiness_checks={"database": database_reachable, "kafka": producer.reachable},
+            readiness_checks={
+                "database": lambda: database_reachable(database),
+                "kafka": producer.reachable,
+            },
             closers=[producer.close, database.dispose],
         )
     )
