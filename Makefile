@@ -11,7 +11,7 @@ KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:
 KAFKA_LIBS := $(CACHE_DIR)/kafka-$(KAFKA_VERSION)/libs
 export CAREPULSE_KAFKA_LIBS := $(KAFKA_LIBS)
 
-.PHONY: help install protos kafka run test lint typecheck clean train eval-intent eval-sentiment \
+.PHONY: help install protos kafka run test test-deps lint typecheck clean train eval-intent eval-sentiment \
   eval-recommend bench-nab bench-alerts
 
 help: ## list the targets
@@ -44,8 +44,21 @@ $(KAFKA_LIBS)/.complete: local/kafka/pom.xml
 run: install ## run Kafka and all services locally; Ctrl-C stops everything
 	$(BIN)/python -m local.run
 
-test: install lint typecheck ## install what is missing, then run every test
+test: install lint typecheck test-deps ## install what is missing, then run every test
 	$(BIN)/python -m pytest
+
+# Debian packages whose servers the integration tests start (PostgreSQL, Alertmanager).
+TEST_DEBS := postgresql prometheus-alertmanager
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+test-deps: ## install the Debian packages the integration tests need, if missing
+	@missing="$$(for pkg in $(TEST_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'ok installed' || echo $$pkg; \
+	done)"; \
+	if [ -n "$$missing" ]; then \
+	  $(SUDO) apt-get update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	else echo "test-deps: $(TEST_DEBS) already installed"; fi
 
 lint: $(VENV)/.deps
 	$(BIN)/ruff check .

@@ -12,6 +12,8 @@ MESSAGES_RAW = "messages.raw"
 MESSAGES_CLASSIFIED = "messages.classified"
 FEEDBACK = "feedback"
 ALERTS = "alerts"
+# Alert notifications (webhooks, Alertmanager) given up on after their last attempt.
+ALERTS_WEBHOOK_DLQ = "alerts.webhook.dlq"
 
 _DAY_MS = 24 * 3600 * 1000
 
@@ -38,7 +40,8 @@ def carepulse_topics(partitions: int = 3) -> list[TopicSpec]:
     ]
     # Dead letters wait for a person, so they are kept longer; one partition keeps them in order.
     consumed = (MESSAGES_RAW, MESSAGES_CLASSIFIED, FEEDBACK)
-    return main + [TopicSpec(dead_letter_topic(t), 1, month) for t in consumed]
+    dead_letters = [TopicSpec(dead_letter_topic(t), 1, month) for t in consumed]
+    return main + dead_letters + [TopicSpec(ALERTS_WEBHOOK_DLQ, 1, month)]
 
 
 def ensure_topics(

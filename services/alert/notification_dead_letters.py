@@ -4,17 +4,30 @@ The value is the AlertEvent that could not be delivered; headers say where it wa
 it failed and after how many attempts, so a person can replay it (e.g. with curl).
 """
 
+from collections.abc import Iterable
+from concurrent.futures import Future
+from typing import Protocol
+
 from carepulse.v1 import events_pb2
 
-from servicekit.kafka.headers import DLQ_ATTEMPTS, DLQ_ERROR, event_headers
-from servicekit.kafka.producer import EventProducer
+from servicekit.kafka.headers import DLQ_ATTEMPTS, DLQ_ERROR, RecordHeaders, event_headers
 from servicekit.kafka.topics import ALERTS_WEBHOOK_DLQ
 
 DLQ_DESTINATION = "dlq-destination"
 
 
+class RawPublisher(Protocol):
+    """What this needs of servicekit's EventProducer."""
+
+    def publish_raw(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: RecordHeaders
+    ) -> "Future[None]": ...
+
+    def wait_delivered(self, futures: Iterable["Future[None]"]) -> None: ...
+
+
 class KafkaNotificationDeadLetters:
-    def __init__(self, producer: EventProducer) -> None:
+    def __init__(self, producer: RawPublisher) -> None:
         self._producer = producer
 
     def dead_letter(

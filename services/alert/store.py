@@ -24,11 +24,10 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     update,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
+from servicekit.database import database_reachable
 from services.alert import schema
 from services.alert.alerts import (
     Acknowledgement,
@@ -104,12 +103,7 @@ class AlertStore:
                 self._on_events_committed(tx.last_event_sequence)
 
     def reachable(self) -> bool:
-        try:
-            with self._engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except SQLAlchemyError:
-            return False  # readiness reports it; the engine reconnects when the database is back
-        return True
+        return database_reachable(self._engine)
 
     def series_with_due_buckets(self, last_due: datetime, width: timedelta) -> list[SeriesKey]:
         """Series with a bucket starting at or before `last_due` that is not closed yet.

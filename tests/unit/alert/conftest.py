@@ -1,6 +1,6 @@
 """A detection pipeline on a SQLite file, driven by a fake clock one bucket at a time."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,12 +34,25 @@ class FakeClock:
 class Pipeline:
     """What main.py wires, minus Kafka and gRPC: counter → store → closer → lifecycle."""
 
-    def __init__(self, db_file: Path, clock: FakeClock) -> None:
+    def __init__(
+        self,
+        db_file: Path,
+        clock: FakeClock,
+        *,
+        database_url: str | None = None,
+        notification_destinations: Sequence[str] = (),
+    ) -> None:
         self.db_file = db_file
         self.clock = clock
-        self.engine = create_database_engine(None, db_file)
+        self.database_url = database_url
+        self.notification_destinations = notification_destinations
+        self.engine = create_database_engine(database_url, db_file)
         self.feed = EventFeed()
-        self.store = AlertStore(self.engine, on_events_committed=self.feed.committed)
+        self.store = AlertStore(
+            self.engine,
+            on_events_committed=self.feed.committed,
+            notification_destinations=notification_destinations,
+        )
         self.store.create_tables()
         self.lifecycle = AlertLifecycle(self.store, SeverityPolicy(0.999, 50), clock=clock)
         self.counter = MessageCounter(self.store, WIDTH, clock=clock)
@@ -94,7 +107,12 @@ class Pipeline:
     def restarted(self) -> "Pipeline":
         """A new process on the same database file, as after kill -9: no memory carried over."""
         self.engine.dispose()
-        restarted = Pipeline(self.db_file, self.clock)
+        restarted = Pipeline(
+            self.db_file,
+            self.clock,
+            database_url=self.database_url,
+            notification_destinations=self.notification_destinations,
+        )
         restarted._next_id = self._next_id  # new messages keep arriving with new ids
         return restarted
 

@@ -1,0 +1,166 @@
+"""The alert store and recommend's FeedbackStore on a real PostgreSQL, as with DATABASE_URL set.
+
+Each test gets a fresh database on one throw-away server (tests/integration/postgres_server.py).
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from carepulse.v1 import events_pb2
+
+from servicekit.database import create_database_engine
+from services.alert.alerts import AlertState
+from services.alert.deliveries import DeliveryQueue
+from services.alert.store import AlertQuery, PageCursor
+from services.recommend.feedback import DEFAULT_PRIOR, BetaPosterior, FeedbackStore
+from tests.integration.postgres_server import PostgresServer, running_postgres
+from tests.unit.alert.conftest import CARD, START, FakeClock, Pipeline
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    with running_postgres(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def database_url(postgres: PostgresServer) -> str:
+    return postgres.create_database()
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, database_url: str) -> Iterator[Pipeline]:
+    pipeline = Pipeline(
+        tmp_path / "unused.db",
+        FakeClock(START),
+        database_url=database_url,
+        notification_destinations=["webhook:test"],
+    )
+    assert pipeline.engine.dialect.name == "postgresql"
+    yield pipeline
+    pipeline.close()
+
+
+def test_alert_store_counts_a_redelivered_batch_once_on_postgres(pipeline: Pipeline) -> None:
+    batch = pipeline.observations(negatives=3, total=10)
+
+    first = pipeline.count(batch)
+    again = pipeline.count(batch + batch[:2])
+
+    assert (first.counted, first.duplicates) == (10, 0)
+    assert (again.counted, again.duplicates) == (0, 12)
+    with pipeline.store.transaction() as tx:
+        (tally,) = tx.open_buckets_through(CARD, START + timedelta(hours=1)).values()
+    assert (tally.negative, tally.total) == (3, 10)
+    assert tally.example_message_ids == ["m-1", "m-2", "m-3"]
+
+
+def test_alert_lifecycle_is_persisted_with_its_outbox_on_postgres(pipeline: Pipeline) -> None:
+    pipeline.baseline()
+    (opened,) = pipeline.bucket(negatives=30, total=35).alerts_opened
+    acked = pipeline.lifecycle.acknowledge(opened.alert_id, "ana", "looking")
+    for _ in range(12):
+        pipeline.bucket(negatives=1, total=20)
+
+    (alert,) = pipeline.alerts()
+    assert alert.alert_id == opened.alert_id
+    assert alert.state is AlertState.RESOLVED
+    assert alert.acknowledgement == acked.acknowledgement
+    assert alert.opened_at == opened.opened_at and alert.opened_at.tzinfo is not None
+    assert alert.evidence.example_message_ids == opened.evidence.example_message_ids
+    assert pipeline.store.get_alert(opened.alert_id) == alert
+    assert pipeline.store.count_open_alerts() == 0
+    assert pipeline.store.open_alerts() == []
+    # Paging and filters
+    page = pipeline.store.list_alerts(AlertQuery(state=AlertState.RESOLVED), None, 10)
+    assert [a.alert_id for a in page] == [alert.alert_id]
+    cursor = PageCursor(alert.opened_at, alert.alert_id)
+    assert pipeline.store.list_alerts(AlertQuery(), cursor, 10) == []
+    # The outbox: three lifecycle events in order, each with a pending notification.
+    events = pipeline.store.unpublished_events(100)
+    states = [events_pb2.Alert.FromString(event.alert_payload).state for event in events]
+    assert states == [
+        events_pb2.ALERT_STATE_FIRING,
+        events_pb2.ALERT_STATE_ACKNOWLEDGED,
+        events_pb2.ALERT_STATE_RESOLVED,
+    ]
+    assert pipeline.store.latest_sequence() == events[-1].sequence
+    pipeline.store.mark_published([event.sequence for event in events])
+    assert pipeline.store.unpublished_events(100) == []
+    pending = DeliveryQueue(pipeline.engine).pending("webhook:test", 10)
+    assert [delivery.sequence for delivery in pending] == [event.sequence for event in events]
+
+
+def test_restarted_alert_service_recovers_from_postgres_without_a_second_alert(
+    pipeline: Pipeline,
+) -> None:
+    pipeline.baseline()
+    spike = pipeline.observations(negatives=30, total=35)
+    pipeline.count(spike)  # ... then kill -9 before Kafka offsets were committed
+
+    restarted = pipeline.restarted()
+    assert restarted.count(spike).duplicates == 35  # the redelivery changes nothing
+    (opened,) = restarted.next_bucket().alerts_opened
+    again = restarted.restarted()
+    assert [again.bucket(negatives=40, total=42).alerts_opened for _ in range(2)] == [[], []]
+
+    (alert,) = again.alerts()
+    assert alert.alert_id == opened.alert_id
+    assert alert.state is AlertState.FIRING
+    assert alert.evidence.negative_count == 30 + 2 * 40
+    assert again.store.forget_processed_before(again.clock.now + timedelta(days=1)) > 0
+    restarted.close()
+    again.close()
+
+
+@pytest.fixture
+def feedback(database_url: str, tmp_path: Path) -> FeedbackStore:
+    store = FeedbackStore(create_database_engine(database_url, tmp_path / "unused.db"))
+    store.create_tables()
+    store.create_tables()  # idempotent at every start
+    return store
+
+
+def test_feedback_store_records_each_event_once_on_postgres(feedback: FeedbackStore) -> None:
+    assert feedback.record("fb-1", "alice", "lost-card", False, T0) is True
+    assert feedback.record("fb-1", "alice", "lost-card", False, T0) is False
+    assert feedback.record("fb-1", "alice", "card-fee", True, T0) is False  # first write wins
+    assert feedback.record("fb-2", "alice", "lost-card", False, T0) is True  # already rejected
+
+    assert feedback.posteriors() == {"lost-card": DEFAULT_PRIOR.updated(0, 2)}
+    assert feedback.rejected_by("alice") == {"lost-card"}
+    assert feedback.rejected_by("bob") == set()
+
+
+def test_feedback_posteriors_count_every_vote_on_postgres(feedback: FeedbackStore) -> None:
+    votes = [("a", True), ("a", True), ("a", False), ("b", False)]
+    for n, (article_id, helpful) in enumerate(votes):
+        feedback.record(f"fb-{n}", f"customer-{n}", article_id, helpful, T0)
+
+    assert feedback.posteriors() == {
+        "a": BetaPosterior(DEFAULT_PRIOR.alpha + 2, DEFAULT_PRIOR.beta + 1),
+        "b": BetaPosterior(DEFAULT_PRIOR.alpha, DEFAULT_PRIOR.beta + 1),
+    }
+
+
+def test_feedback_served_history_is_idempotent_and_pruned_on_postgres(
+    database_url: str, tmp_path: Path
+) -> None:
+    store = FeedbackStore(
+        create_database_engine(database_url, tmp_path / "unused.db"), served_history=2
+    )
+    store.create_tables()
+    for n in range(3):
+        at = T0 + timedelta(minutes=n)
+        assert store.remember_served("alice", f"m-{n}", [f"a-{n}"], served_at=at) is True
+    assert store.remember_served("alice", "m-2", ["other"], served_at=T0) is False
+
+    served = store.recently_served("alice")
+    assert [(s.message_id, s.article_ids) for s in served] == [("m-2", ("a-2",)), ("m-1", ("a-1",))]
+    assert served[0].served_at == T0 + timedelta(minutes=2)
