@@ -14,9 +14,9 @@ Each point is scored from the points before it and itself only, with constant wo
 4. Reporting discipline (what NAB-style evaluation and on-call humans both reward): a novelty
    is only reported (kept >= 0.5) if the model had been stable for ``quiet_points`` (no new
    prototype), otherwise it is part of a noisy regime; after a report, scores are damped for
-   ``cooldown_points`` so one incident raises one alarm. A novelty at least
-   ``breakthrough_ratio`` times stronger than the last reported one breaks through both
-   rules: a bigger event inside a noisy regime or an incident is still news.
+   ``cooldown_points`` so one incident raises one alarm. A new pattern whose novelty is at
+   least ``breakthrough_ratio`` times the last reported one breaks through both rules: a
+   much bigger event inside a noisy regime or an incident is still news.
 
 No labels, no per-series tuning: every threshold is relative to the series' own range or to the
 series' own last report.
@@ -48,8 +48,8 @@ class DetectorConfig:
     cooldown_damping: factor applied to scores during the cooldown.
     range_break: a value beyond the range seen so far by this fraction of that range scores
         the report level (0 disables the range check).
-    breakthrough_ratio: a novelty this many times the last reported one is reported even
-        in a noisy regime or during the cooldown (0 disables).
+    breakthrough_ratio: a new pattern with this many times the last reported novelty is
+        reported even in a noisy regime or during the cooldown (0 disables).
     """
 
     window: int = 8
@@ -60,8 +60,8 @@ class DetectorConfig:
     quiet_points: int = 10
     cooldown_points: int = 100
     cooldown_damping: float = 0.3
-    range_break: float = 0.1
-    breakthrough_ratio: float = 1.2
+    range_break: float = 0.01
+    breakthrough_ratio: float = 3.0
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.max_prototypes < 1:
@@ -91,7 +91,7 @@ class StreamingAnomalyDetector:
         self._uses: list[int] = []
         self._since_novel = self.config.quiet_points  # the first novelty may count
         self._cooldown = 0
-        self._last_report: float | None = None  # score of the last reported novelty
+        self._last_report: float | None = None  # the last reported novelty
 
     def score(self, value: float, timestamp: datetime | None = None) -> float:
         """Score ``value`` (the next point of the series) and learn from it.
@@ -121,7 +121,7 @@ class StreamingAnomalyDetector:
         result = 0.0
         if self._seen >= c.warmup_points:
             result = novelty / (novelty + 1.0)
-            if novel and result >= _REPORT_LEVEL and self._breaks_through(result):
+            if novel and result >= _REPORT_LEVEL and self._breaks_through(novelty):
                 quiet, self._cooldown = True, 0
             if novel and not quiet:
                 result = min(result, _SUPPRESSED_CAP) * c.cooldown_damping
@@ -130,7 +130,7 @@ class StreamingAnomalyDetector:
             result *= c.cooldown_damping
         elif result >= _REPORT_LEVEL:
             self._cooldown = c.cooldown_points
-            self._last_report = result
+            self._last_report = novelty
         self._seen += 1
         return result
 
@@ -142,9 +142,9 @@ class StreamingAnomalyDetector:
         excess = max(value - self._high, self._low - value, 0.0) / span
         return excess / self.config.range_break
 
-    def _breaks_through(self, result: float) -> bool:
+    def _breaks_through(self, novelty: float) -> bool:
         ratio = self.config.breakthrough_ratio
-        return ratio > 0 and self._last_report is not None and result > self._last_report * ratio
+        return ratio > 0 and self._last_report is not None and novelty > self._last_report * ratio
 
     def _match_and_learn(self, pattern: list[float], span: float) -> tuple[float, bool]:
         """Novelty of ``pattern`` (distance / radius) and whether it became a new prototype."""

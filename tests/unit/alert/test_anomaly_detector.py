@@ -6,7 +6,9 @@ import json
 import math
 import random
 
-from services.alert.detector import StreamingAnomalyDetector
+from services.alert.detector import DetectorConfig, StreamingAnomalyDetector
+
+NEW_IN_VERSION_2 = ("range_break", "breakthrough_ratio")
 
 
 def _series(length: int, seed: int = 7) -> list[float]:
@@ -36,13 +38,13 @@ def test_scores_stay_in_unit_interval() -> None:
     assert all(0.0 <= s <= 1.0 for s in _scores(values))
 
 
-def test_state_size_is_bounded_after_100k_points() -> None:
+def test_state_size_is_bounded_after_40k_points() -> None:
     detector = StreamingAnomalyDetector()
     rng = random.Random(11)
     sizes = []
-    for i in range(100_000):
+    for i in range(40_000):
         detector.score(rng.gauss(0.0, 1.0) + (i % 500) * 0.01)
-        if i in (10_000, 99_999):
+        if i in (10_000, 39_999):
             sizes.append(len(json.dumps(detector.to_state())))
     config = detector.config
     assert len(detector.to_state()["prototypes"]) <= config.max_prototypes  # type: ignore[arg-type]
@@ -51,11 +53,27 @@ def test_state_size_is_bounded_after_100k_points() -> None:
 
 def test_state_round_trip_continues_with_identical_scores() -> None:
     values = _series(1500)
+    values[600] += 20.0  # reported before the snapshot: the state remembers a report
     values[1200] += 40.0
     original = StreamingAnomalyDetector()
-    _scores(values[:1000], original)
+    before = _scores(values[:1000], original)
+    assert max(before[550:]) >= 0.5
     restored = StreamingAnomalyDetector.from_state(json.loads(json.dumps(original.to_state())))
     assert _scores(values[1000:], restored) == _scores(values[1000:], original)
+
+
+def test_state_of_version_1_is_still_readable() -> None:
+    detector = StreamingAnomalyDetector()
+    _scores(_series(300), detector)
+    state = detector.to_state()
+    del state["last_report"]
+    state["version"] = 1
+    config = state["config"]
+    assert isinstance(config, dict)
+    state["config"] = {k: v for k, v in config.items() if k not in NEW_IN_VERSION_2}
+    restored = StreamingAnomalyDetector.from_state(state)
+    assert restored.config == DetectorConfig()
+    assert 0.0 <= restored.score(11.0) <= 1.0
 
 
 def test_level_spike_scores_higher_than_normal_points() -> None:
@@ -64,3 +82,33 @@ def test_level_spike_scores_higher_than_normal_points() -> None:
     scores = _scores(values)
     assert scores[800] >= 0.5
     assert max(scores[300:790]) < scores[800]
+
+
+def test_value_beyond_the_seen_range_is_reported_even_when_its_shape_is_familiar() -> None:
+    # A square wave: every pattern shape is learnt early; then the high level rises by a
+    # fifth of the range, which no window of the old pattern memory is far enough from.
+    values = [0.0 if (i // 20) % 2 else 10.0 for i in range(1000)]
+    values[700:720] = [12.0] * 20
+    without_range = DetectorConfig(range_break=0.0)
+    assert _scores(values)[700] >= 0.5
+    assert _scores(values, StreamingAnomalyDetector(without_range))[700] < 0.5
+
+
+def test_much_bigger_event_during_cooldown_is_reported_again() -> None:
+    values = _series(1000)
+    values[700] += 8.0
+    values[720] += 60.0  # inside the cooldown of the first report, far stronger
+    scores = _scores(values)
+    assert scores[700] >= 0.5
+    assert scores[720] >= 0.5
+    no_breakthrough = StreamingAnomalyDetector(DetectorConfig(breakthrough_ratio=0.0))
+    assert _scores(values, no_breakthrough)[720] < 0.5
+
+
+def test_one_incident_raises_one_report() -> None:
+    values = [10.0 + 3.0 * math.sin(i / 12.0) for i in range(1200)]
+    for i in range(800, 830):
+        values[i] += 6.0  # a level shift lasting 30 points
+    scores = _scores(values)
+    assert sum(1 for s in scores[150:800] if s >= 0.5) == 0
+    assert sum(1 for s in scores[800:900] if s >= 0.5) == 1
