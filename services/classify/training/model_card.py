@@ -7,6 +7,8 @@ from typing import Any
 
 from services.classify.training.fit import FineTuneConfig, HeadTrainingConfig
 
+TWEETEVAL_TRAIN_SIZE = 47_471
+
 
 def render_model_card(
     *,
@@ -27,13 +29,19 @@ def render_model_card(
         for name, c in head_configs.items()
     )
     intent, sentiment = metrics["intent"], metrics["sentiment"]
-    wall, embedding = metrics["training"]["wall_time_s"], metrics["training"]["embedding_s"]
+    wall = metrics["training"]["wall_time_s"]
+    embedding = metrics["training"].get("embedding_s", 0.0)
     rows = "\n".join(
         _metrics_row(name, metrics[name], split)
         for split in ("evaluation", "validation")
         for name in ("intent", "sentiment")
     )
     t_sentiment, t_intent = sentiment["temperature"], intent["temperature"]
+    tweets_used = (
+        f"a stratified {sentiment_train_size:,} of its {TWEETEVAL_TRAIN_SIZE:,}"
+        if sentiment_train_size < TWEETEVAL_TRAIN_SIZE
+        else f"{sentiment_train_size:,}"
+    )
     if finetune is not None:
         summary = (
             "Two softmax heads on a LoRA-fine-tuned sentence encoder. One encoder pass feeds "
@@ -81,9 +89,10 @@ Encoder: `{encoder_name}` (its PyTorch weights mapped onto `TFBertModel`, read f
   into 80% train, 10% validation, 10% held-out evaluation. Casanueva et al., "Efficient Intent
   Detection with Dual Sentence Encoders", 2020; github.com/PolyAI-LDN/task-specific-datasets.
   Licence: CC BY 4.0.
-- **Sentiment: TweetEval sentiment** train ({sentiment_train_size:,} tweets, SemEval-2017 Task 4A
+- **Sentiment: TweetEval sentiment** train ({tweets_used} tweets, SemEval-2017 Task 4A
   with every TweetEval validation/test tweet removed), split stratified 90% train / 10%
-  validation; evaluated on TweetEval's official 2,000-tweet validation split. Barbieri et al.,
+  validation; evaluated on TweetEval's official 2,000-tweet validation split, which is never
+  used for training, model selection or calibration. Barbieri et al.,
   "TweetEval", 2020 (github.com/cardiffnlp/tweeteval); Rosenthal et al., SemEval-2017 Task 4.
   Licence: research use under the SemEval/TweetEval terms.
 
@@ -102,17 +111,21 @@ Command ({timing}):
 
 ## Measured metrics
 
-The validation rows are optimistic: early stopping and the temperature were fitted on them.
+The validation rows are optimistic: model selection and the temperature were fitted on them.
 
 | head | evaluated on | n | accuracy | macro recall | macro F1 | ECE (15 bins) |
 |---|---|---|---|---|---|---|
 {rows}
 
-Per-class numbers are in `metrics.json`. The same numbers come out of the serving engine:
+Per-class numbers are in `metrics.json`. To score the bundle through the serving engine (its
+forward pass may be batched or quantised differently, so a few borderline predictions can
+differ from the table):
 
 ```
-python -m services.classify.evaluate --csv ~/.cache/carepulse/eval/{heldout_csv.name}
-python -m services.classify.evaluate --text <datasets>/tweeteval_sentiment/val_text.txt \\
+python -m services.classify.evaluate --bundle models/classify/{version} \\
+    --csv ~/.cache/carepulse/eval/{heldout_csv.name}
+python -m services.classify.evaluate --bundle models/classify/{version} \\
+    --text <datasets>/tweeteval_sentiment/val_text.txt \\
     --labels <datasets>/tweeteval_sentiment/val_labels.txt
 ```
 
@@ -127,8 +140,8 @@ python -m services.classify.evaluate --text <datasets>/tweeteval_sentiment/val_t
 
 
 def _frozen_method(training: str) -> str:
-    return f"""1. Embed every text once with the frozen encoder (max 128 tokens); embeddings are cached
-   under `~/.cache/carepulse/embeddings/`, never in the repository.
+    return f"""1. Embed every text once with the frozen encoder (max 128 tokens); embeddings are
+   cached under `~/.cache/carepulse/embeddings/`, never in the repository.
 2. Train each head (one dense layer, softmax cross-entropy) with Adam; best epoch restored;
    fixed seeds and TensorFlow op determinism. The sentiment head weights classes by inverse
    frequency because its target metric is macro recall and only 16% of the tweets are negative.
@@ -144,8 +157,8 @@ def _lora_method(c: FineTuneConfig, training: dict[str, Any]) -> str:
         for h in training.get("validation_history", [])
     )
     vectors = "trainable too (BitFit-style)" if c.train_vectors else "frozen"
-    return f"""1. Tokenise (WordPiece, max 128 tokens); batches of {c.batch_size} texts are grouped by
-   length and padded only to their length bucket (16/32/64/128).
+    return f"""1. Tokenise (WordPiece, max 128 tokens); batches of {c.batch_size} texts are grouped
+   by length and padded only to their length bucket (`SentenceEncoder.length_buckets`).
 2. Add LoRA adapters (rank {c.rank}, alpha {c.alpha:g}, scale {c.alpha / c.rank:g};
    A random, B zero) to these dense layers of all 6 blocks: {targets};
    biases and LayerNorms {vectors}. The base weights stay frozen.

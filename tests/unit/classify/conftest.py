@@ -17,11 +17,13 @@ from services.classify.bundle import (
     save_bundle,
 )
 from services.classify.engine import ClassificationEngine
+from services.classify.settings import ClassifySettings
 from textencoder import SentenceEncoder
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DATA = REPO_ROOT / "tests" / "data"
-COMMITTED_BUNDLE = REPO_ROOT / "models" / "classify" / "v1"
+# The bundle the service serves by default.
+COMMITTED_BUNDLE: Path = ClassifySettings.model_fields["bundle_dir"].default
 TEST_INTENTS = ("card_arrival", "lost_or_stolen_card", "pin_blocked", "terminate_account")
 
 

@@ -8,13 +8,16 @@ import numpy as np
 import pytest
 
 from services.classify.bundle import (
+    ADAPTERS_FILE,
     SENTIMENT_LABELS,
     BundleError,
     EncoderMismatch,
     ModelBundle,
     load_bundle,
+    save_bundle,
 )
-from textencoder import SentenceEncoder, default_model_dir
+from services.classify.engine import ClassificationEngine
+from textencoder import EncoderAdapters, SentenceEncoder, default_model_dir
 
 from .conftest import COMMITTED_BUNDLE, TEST_INTENTS
 
@@ -63,12 +66,75 @@ def test_load_fails_when_labels_do_not_fit_the_heads(bundle_dir: Path, tmp_path:
         load_bundle(broken)
 
 
-@pytest.mark.skipif(not COMMITTED_BUNDLE.is_dir(), reason="no committed bundle yet")
-def test_committed_bundle_is_small_complete_and_pins_the_installed_encoder() -> None:
-    files = {p.name for p in COMMITTED_BUNDLE.iterdir()}
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_committed_bundles_are_small_complete_and_pin_the_installed_encoder(version: str) -> None:
+    path = COMMITTED_BUNDLE.parent / version
+    if not path.is_dir():
+        pytest.skip(f"no committed bundle {version}")
+    files = {p.name for p in path.iterdir()}
     assert {"heads.safetensors", "labels.json", "metrics.json", "MODEL_CARD.md"} <= files
     assert "manifest.json" in files
-    assert sum(p.stat().st_size for p in COMMITTED_BUNDLE.iterdir()) < 2_000_000
-    bundle = load_bundle(COMMITTED_BUNDLE, encoder_dir=default_model_dir())
+    assert sum(p.stat().st_size for p in path.iterdir()) < 2_000_000
+    bundle = load_bundle(path, encoder_dir=default_model_dir())
     assert len(bundle.intent.labels) == 77
     assert bundle.sentiment.labels == SENTIMENT_LABELS
+    assert (bundle.adapters is None) == (version == "v1")
+
+
+def tiny_adapters(seed: int = 0) -> EncoderAdapters:
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0, 0.05, (384, 2)).astype(np.float32)
+    b = rng.normal(0, 0.05, (2, 384)).astype(np.float32)
+    return EncoderAdapters(
+        scale=2.0, low_rank={"encoder.layer.0.attention.self.value": (a, b)}, additive={}
+    )
+
+
+def copy_with_adapters(bundle: ModelBundle, path: Path, adapters: EncoderAdapters) -> Path:
+    return save_bundle(
+        path,
+        version="test-lora",
+        encoder_name=bundle.encoder_name,
+        encoder_sha256=bundle.encoder_sha256,
+        sentiment=bundle.sentiment,
+        intent=bundle.intent,
+        adapters=adapters,
+    )
+
+
+def test_bundle_without_adapters_loads_as_before_and_keeps_the_encoder_frozen(
+    bundle: ModelBundle, bundle_dir: Path, encoder: SentenceEncoder
+) -> None:
+    assert not (bundle_dir / ADAPTERS_FILE).exists()
+    assert bundle.adapters is None
+    ClassificationEngine(bundle, encoder)
+    assert encoder.adapters_sha256 is None
+
+
+def test_bundle_adapters_are_merged_into_the_encoder_when_the_engine_is_built(
+    bundle: ModelBundle, tmp_path: Path
+) -> None:
+    adapters = tiny_adapters()
+    loaded = load_bundle(copy_with_adapters(bundle, tmp_path / "lora", adapters))
+    assert loaded.adapters is not None and loaded.adapters.sha256 == adapters.sha256
+    encoder = SentenceEncoder()
+    base = encoder.encode(["where is my card?"])
+
+    ClassificationEngine(loaded, encoder)
+
+    assert encoder.adapters_sha256 == adapters.sha256
+    assert np.abs(encoder.encode(["where is my card?"]) - base).max() > 1e-3
+    with pytest.raises(EncoderMismatch, match="base encoder"):
+        ClassificationEngine(bundle, encoder)  # a frozen-encoder bundle on adapted weights
+
+
+def test_load_fails_when_the_adapters_do_not_match_the_manifest(
+    bundle: ModelBundle, tmp_path: Path
+) -> None:
+    path = copy_with_adapters(bundle, tmp_path / "lora", tiny_adapters())
+    tiny_adapters(seed=1).save(path / ADAPTERS_FILE)
+    with pytest.raises(BundleError, match="fingerprint"):
+        load_bundle(path)
+    (path / ADAPTERS_FILE).unlink()
+    with pytest.raises(BundleError, match="missing"):
+        load_bundle(path)

@@ -1,0 +1,71 @@
+"""The classify gRPC server without Kafka, for the throughput benchmark.
+
+``python -m benchmarks.classify.serve [--threads N]``: the same encoder, committed bundle,
+engine, servicer and `GrpcServer` (tracing + metrics interceptors) as
+``services.classify.main``, configured from the same ``CLASSIFY_*`` settings, with TensorFlow
+bounded to N intra-op threads, listening on a free loopback port. Prints one JSON line
+``{"port": ...}`` once the engine is warm and the server is SERVING; when its standard input
+closes it stops and prints the engine's stats as a second JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.classify.serve")
+    parser.add_argument("--threads", type=int, default=2, help="TensorFlow intra-op threads")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from carepulse.v1 import classify_pb2, classify_pb2_grpc
+
+    from servicekit.grpc.server import GrpcServer
+    from services.classify.bundle import load_bundle
+    from services.classify.engine import ClassificationEngine
+    from services.classify.server import ClassifyServicer
+    from services.classify.settings import ClassifySettings
+    from textencoder import SentenceEncoder, configure_tf_threads
+
+    configure_tf_threads(args.threads, 1)
+    settings = ClassifySettings()
+    encoder = SentenceEncoder(settings.encoder_dir)
+    engine = ClassificationEngine(
+        load_bundle(settings.bundle_dir, encoder_dir=settings.encoder_dir),
+        encoder,
+        max_batch=settings.max_batch,
+        max_wait_ms=settings.max_wait_ms,
+        cache_size=settings.cache_size,
+    )
+    servicer = ClassifyServicer(
+        engine,
+        max_texts=settings.max_texts_per_request,
+        max_text_chars=settings.max_text_chars,
+    )
+    server = GrpcServer(
+        address="127.0.0.1:0",
+        max_workers=settings.grpc_max_workers,
+        service_names=[classify_pb2.DESCRIPTOR.services_by_name["ClassifyService"].full_name],
+        registrations=[
+            lambda s: classify_pb2_grpc.add_ClassifyServiceServicer_to_server(servicer, s)
+        ],
+    )
+    engine.start()
+    traced_after_warm_up = engine.tracing_count()
+    server.start()
+    server.set_serving(True)
+    print(json.dumps({"port": server.port, "model_version": engine.model_version}), flush=True)
+    sys.stdin.read()  # the benchmark closes our stdin when it is done
+    server.stop(grace_s=5.0)
+    engine.close()
+    stats = dataclasses.asdict(engine.stats())
+    stats["retraced_after_warm_up"] = engine.tracing_count() - traced_after_warm_up
+    print(json.dumps(stats), flush=True)
+
+
+if __name__ == "__main__":
+    main()
