@@ -25,27 +25,14 @@ def main() -> None:
     from carepulse.v1 import classify_pb2, classify_pb2_grpc
 
     from servicekit.grpc.server import GrpcServer
-    from services.classify.bundle import load_bundle
-    from services.classify.engine import ClassificationEngine
-    from services.classify.server import ClassifyServicer
+    from services.classify.main import build_engine, build_servicer
     from services.classify.settings import ClassifySettings
-    from textencoder import SentenceEncoder, configure_tf_threads
+    from textencoder import configure_tf_threads
 
     configure_tf_threads(args.threads, 1)
     settings = ClassifySettings()
-    encoder = SentenceEncoder(settings.encoder_dir)
-    engine = ClassificationEngine(
-        load_bundle(settings.bundle_dir, encoder_dir=settings.encoder_dir),
-        encoder,
-        max_batch=settings.max_batch,
-        max_wait_ms=settings.max_wait_ms,
-        cache_size=settings.cache_size,
-    )
-    servicer = ClassifyServicer(
-        engine,
-        max_texts=settings.max_texts_per_request,
-        max_text_chars=settings.max_text_chars,
-    )
+    engine = build_engine(settings)
+    servicer = build_servicer(engine, settings)
     server = GrpcServer(
         address="127.0.0.1:0",
         max_workers=settings.grpc_max_workers,

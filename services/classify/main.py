@@ -16,24 +16,32 @@ from services.classify.settings import ClassifySettings
 from textencoder import SentenceEncoder
 
 
-def main() -> int:
-    settings = ClassifySettings()
-    configure_logging("classify", settings.log_level)
-    tracing = setup_tracing("classify")
-    encoder = SentenceEncoder(settings.encoder_dir)
-    engine = ClassificationEngine(
+def build_engine(settings: ClassifySettings) -> ClassificationEngine:
+    """The model from the configured bundle; also used by the throughput benchmark."""
+    return ClassificationEngine(
         load_bundle(settings.bundle_dir, encoder_dir=settings.encoder_dir),
-        encoder,
+        SentenceEncoder(settings.encoder_dir),
         max_batch=settings.max_batch,
         max_wait_ms=settings.max_wait_ms,
         cache_size=settings.cache_size,
     )
-    producer = EventProducer(settings.kafka, client_id="classify")
-    servicer = ClassifyServicer(
+
+
+def build_servicer(engine: ClassificationEngine, settings: ClassifySettings) -> ClassifyServicer:
+    return ClassifyServicer(
         engine,
         max_texts=settings.max_texts_per_request,
         max_text_chars=settings.max_text_chars,
     )
+
+
+def main() -> int:
+    settings = ClassifySettings()
+    configure_logging("classify", settings.log_level)
+    tracing = setup_tracing("classify")
+    engine = build_engine(settings)
+    producer = EventProducer(settings.kafka, client_id="classify")
+    servicer = build_servicer(engine, settings)
     consumer = ConsumerLoop(
         settings=settings.kafka,
         group_id=settings.consumer_group,
