@@ -284,18 +284,19 @@ class ClassificationEngine:
 
     def _predict(self, vectors: npt.NDArray[np.float32]) -> list[Prediction]:
         return self._from_logits(
-            self._bundle.sentiment.logits(vectors), self._bundle.intent.logits(vectors)
+            vectors, self._bundle.sentiment.logits(vectors), self._bundle.intent.logits(vectors)
         )
 
     def _from_logits(
         self,
+        vectors: npt.NDArray[np.float32],
         sentiment_logits: npt.NDArray[np.float32],
         intent_logits: npt.NDArray[np.float32],
         attributions: Sequence[tuple[TokenAttributions, TokenAttributions]] | None = None,
     ) -> list[Prediction]:
         s_head, i_head = self._bundle.sentiment, self._bundle.intent
         s_probs = softmax(sentiment_logits / np.float32(s_head.temperature))
-        i_probs = softmax(intent_logits / np.float32(i_head.temperature))
+        i_probs = self._bundle.intent_probabilities(intent_logits, vectors)
         s_best, i_best = s_probs.argmax(axis=1), i_probs.argmax(axis=1)
         top_intents = np.argsort(-i_probs, axis=1, kind="stable")[:, :INTENT_CANDIDATES]
         return [
@@ -323,7 +324,7 @@ class ClassificationEngine:
         for start in range(0, len(ids), self._max_batch):
             rows = order[start : start + self._max_batch]
             batch = self._encoder.pad([ids[i] for i in rows])
-            s_logits, i_logits, s_attr, i_attr = self._run_explain(
+            vectors, s_logits, i_logits, s_attr, i_attr = self._run_explain(
                 batch.input_ids, batch.attention_mask
             )
             pairs = [
@@ -334,7 +335,7 @@ class ClassificationEngine:
                 for r in range(len(rows))
             ]
             for row, prediction in zip(
-                rows, self._from_logits(s_logits, i_logits, pairs), strict=True
+                rows, self._from_logits(vectors, s_logits, i_logits, pairs), strict=True
             ):
                 out[row] = prediction
         return [p for p in out if p is not None]
@@ -347,7 +348,8 @@ class ClassificationEngine:
         return tuple(np.asarray(r.numpy(), dtype=np.float32) for r in results)
 
     def _explain_graph(self, input_ids: Any, attention_mask: Any) -> tuple[Any, ...]:
-        """Logits of both heads and gradient x input on the word embeddings of their argmax."""
+        """Pooled vectors, logits of both heads, and gradient x input on the word embeddings
+        of each head's argmax."""
         embeds = tf.gather(self._encoder.word_embeddings, input_ids)
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(embeds)
@@ -368,7 +370,7 @@ class ClassificationEngine:
             for target in chosen
         ]
         del tape
-        return logits[0], logits[1], attributions[0], attributions[1]
+        return pooled, logits[0], logits[1], attributions[0], attributions[1]
 
     def _token_weights(
         self, input_ids: npt.NDArray[np.int32], weights: npt.NDArray[np.float32]

@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from services.classify.bundle import SENTIMENT_LABELS, SoftmaxHead, save_bundle
 from services.classify.evaluation import EvaluationReport, evaluate
+from services.classify.exemplars import ExemplarIndex
 from services.classify.training.datasets import (
     LabeledTexts,
     read_banking77_csv,
@@ -371,6 +372,18 @@ def fit_head(
 
 def score(head: SoftmaxHead, x: npt.NDArray[np.float32], gold: Sequence[str]) -> EvaluationReport:
     probs = head.probabilities(x)
+    best = probs.argmax(axis=1)
+    return evaluate(gold, [head.labels[i] for i in best], probs.max(axis=1).tolist(), head.labels)
+
+
+def score_blended(
+    head: SoftmaxHead,
+    exemplars: ExemplarIndex,
+    x: npt.NDArray[np.float32],
+    gold: Sequence[str],
+) -> EvaluationReport:
+    """Score the head blended with exemplar votes, as `ModelBundle.intent_probabilities` does."""
+    probs = exemplars.blend(head.probabilities(x), x)
     best = probs.argmax(axis=1)
     return evaluate(gold, [head.labels[i] for i in best], probs.max(axis=1).tolist(), head.labels)
 

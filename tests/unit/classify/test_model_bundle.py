@@ -66,7 +66,7 @@ def test_load_fails_when_labels_do_not_fit_the_heads(bundle_dir: Path, tmp_path:
         load_bundle(broken)
 
 
-@pytest.mark.parametrize("version", ["v1", "v2"])
+@pytest.mark.parametrize("version", ["v1", "v2", "v3"])
 def test_committed_bundles_are_small_complete_and_pin_the_installed_encoder(version: str) -> None:
     path = COMMITTED_BUNDLE.parent / version
     if not path.is_dir():
@@ -74,11 +74,14 @@ def test_committed_bundles_are_small_complete_and_pin_the_installed_encoder(vers
     files = {p.name for p in path.iterdir()}
     assert {"heads.safetensors", "labels.json", "metrics.json", "MODEL_CARD.md"} <= files
     assert "manifest.json" in files
-    assert sum(p.stat().st_size for p in path.iterdir()) < 2_000_000
+    exemplars = path / "exemplars.safetensors"
+    assert sum(p.stat().st_size for p in path.iterdir() if p != exemplars) < 2_000_000
+    assert not exemplars.exists() or exemplars.stat().st_size < 4_000_000
     bundle = load_bundle(path, encoder_dir=default_model_dir())
     assert len(bundle.intent.labels) == 77
     assert bundle.sentiment.labels == SENTIMENT_LABELS
     assert (bundle.adapters is None) == (version == "v1")
+    assert (bundle.intent_exemplars is not None) == (version == "v3")
 
 
 def tiny_adapters(seed: int = 0) -> EncoderAdapters:

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.classify.bundle import (
+    EXEMPLARS_FILE,
+    BundleError,
+    ModelBundle,
+    SoftmaxHead,
+    load_bundle,
+    save_bundle,
+)
+from services.classify.exemplars import ExemplarIndex, ExemplarIndexError
+from services.classify.training.exemplars import build_intent_exemplars
+
+
+def unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+def clustered(n_per_label: int, n_labels: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tight clusters around one random direction per label."""
+    rng = np.random.default_rng(seed)
+    centres = unit(rng.normal(size=(n_labels, 384)))
+    labels = np.repeat(np.arange(n_labels), n_per_label)
+    return unit(centres[labels] + rng.normal(0, 0.02, (len(labels), 384))), labels
+
+
+def test_votes_follow_the_nearest_exemplars_and_sum_to_one() -> None:
+    vectors, labels = clustered(5, 3, seed=0)
+    index = ExemplarIndex(vectors, labels, n_labels=3, k=5, temperature=0.05, weight=1.0)
+    votes = index.votes(vectors[[0, 7, 14]])
+    np.testing.assert_allclose(votes.sum(axis=1), 1.0, atol=1e-6)
+    assert list(votes.argmax(axis=1)) == [0, 1, 2]
+    assert votes.max(axis=1).min() > 0.99  # k = cluster size: every neighbour agrees
+
+
+def test_blend_weight_shares_the_distribution_between_head_and_votes() -> None:
+    vectors, labels = clustered(4, 2, seed=1)
+    head = np.array([[0.9, 0.1]], dtype=np.float32)  # the head says label 0
+    query = vectors[[5]]  # a label-1 exemplar
+    for weight, expected in ((0.0, 0.1), (0.5, 0.55), (1.0, 1.0)):
+        index = ExemplarIndex(vectors, labels, n_labels=2, k=4, temperature=0.05, weight=weight)
+        assert index.blend(head, query)[0, 1] == pytest.approx(expected, abs=1e-3)
+
+
+def test_index_round_trips_through_int8_storage(tmp_path: Path) -> None:
+    vectors, labels = clustered(10, 4, seed=2)
+    index = ExemplarIndex(vectors, labels, n_labels=4, k=3, temperature=0.1, weight=0.5)
+    index.save(tmp_path / "exemplars.safetensors")
+    loaded = ExemplarIndex.load(tmp_path / "exemplars.safetensors")
+    assert (loaded.k, loaded.temperature, loaded.weight, loaded.n_labels) == (3, 0.1, 0.5, 4)
+    np.testing.assert_array_equal(loaded.label_ids, labels)
+    assert np.min(np.sum(loaded.vectors * vectors, axis=1)) > 0.9999
+    assert (tmp_path / "exemplars.safetensors").stat().st_size < vectors.nbytes / 3  # int8
+
+
+def test_inconsistent_indexes_are_refused() -> None:
+    vectors, labels = clustered(2, 2, seed=3)
+    with pytest.raises(ExemplarIndexError, match="labels outside"):
+        ExemplarIndex(vectors, labels + 5, n_labels=2, k=1, temperature=0.1, weight=0.5)
+    with pytest.raises(ExemplarIndexError, match="k="):
+        ExemplarIndex(vectors, labels, n_labels=2, k=10, temperature=0.1, weight=0.5)
+    with pytest.raises(ExemplarIndexError, match="weight"):
+        ExemplarIndex(vectors, labels, n_labels=2, k=1, temperature=0.1, weight=1.5)
+
+
+def test_settings_are_chosen_on_validation_and_the_index_holds_train_and_val() -> None:
+    train_vectors, train_labels = clustered(8, 4, seed=4)
+    val_vectors, val_labels = clustered(3, 4, seed=4)
+    names = ("a", "b", "c", "d")
+    # A head that always says "a": only the votes can get the other labels right.
+    kernel = np.zeros((384, 4), dtype=np.float32)
+    head = SoftmaxHead(names, kernel, np.array([5.0, 0, 0, 0], dtype=np.float32))
+    index, choice = build_intent_exemplars(
+        head,
+        (train_vectors, [names[i] for i in train_labels]),
+        (val_vectors, [names[i] for i in val_labels]),
+    )
+    assert choice.head_val_accuracy == pytest.approx(0.25)
+    assert choice.val_accuracy == 1.0 and choice.weight == 1.0
+    assert index.vectors.shape == (32 + 12, 384)
+
+
+def test_bundle_serves_blended_intents_and_checks_the_exemplar_file(
+    bundle: ModelBundle, tmp_path: Path
+) -> None:
+    n_labels = len(bundle.intent.labels)
+    vectors, labels = clustered(3, n_labels, seed=5)
+    exemplars = ExemplarIndex(vectors, labels, n_labels, k=3, temperature=0.05, weight=1.0)
+    path = save_bundle(
+        tmp_path / "with-exemplars",
+        version="test-knn",
+        encoder_name=bundle.encoder_name,
+        encoder_sha256=bundle.encoder_sha256,
+        sentiment=bundle.sentiment,
+        intent=bundle.intent,
+        intent_exemplars=exemplars,
+    )
+    loaded = load_bundle(path)
+    assert loaded.intent_exemplars is not None
+    logits = bundle.intent.logits(vectors)
+    blended = loaded.intent_probabilities(logits, vectors)
+    assert list(blended.argmax(axis=1)) == list(labels)
+    np.testing.assert_allclose(
+        bundle.intent_probabilities(logits, vectors), bundle.intent.probabilities(vectors)
+    )
+
+    ExemplarIndex(vectors[:-1], labels[:-1], n_labels, 2, 0.05, 1.0).save(path / EXEMPLARS_FILE)
+    with pytest.raises(BundleError, match="checksum"):
+        load_bundle(path)
+    (path / EXEMPLARS_FILE).unlink()
+    with pytest.raises(BundleError, match="missing"):
+        load_bundle(path)
