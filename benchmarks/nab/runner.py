@@ -2,7 +2,8 @@
 
 Input: ``<data>/<category>/<name>.csv`` with header ``timestamp,value``.
 Output: ``<out>/<category>/<name>.csv`` with header ``timestamp,value,anomaly_score``, one row
-per input row, in input order. Every file gets a fresh detector with the default settings.
+per input row, in input order. Every file gets a fresh detector, with the default settings
+unless a configuration is given (the leave-one-category-out check compares several).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from benchmarks.nab.scoring import parse_timestamp
-from services.alert.detector import StreamingAnomalyDetector
+from services.alert.detector import DetectorConfig, StreamingAnomalyDetector
 
 
 def data_files(data_dir: Path) -> list[str]:
@@ -21,9 +22,11 @@ def data_files(data_dir: Path) -> list[str]:
     return sorted(p.relative_to(data_dir).as_posix() for p in data_dir.glob("*/*.csv"))
 
 
-def score_file(data_dir: Path, out_dir: Path, key: str) -> int:
+def score_file(
+    data_dir: Path, out_dir: Path, key: str, config: DetectorConfig | None = None
+) -> int:
     """Score one file and write its results; returns the number of rows."""
-    detector = StreamingAnomalyDetector()
+    detector = StreamingAnomalyDetector(config)
     target = out_dir / key
     target.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
@@ -37,10 +40,17 @@ def score_file(data_dir: Path, out_dir: Path, key: str) -> int:
     return rows
 
 
-def run_corpus(data_dir: Path, out_dir: Path, keys: Sequence[str], jobs: int = 1) -> int:
+def run_corpus(
+    data_dir: Path,
+    out_dir: Path,
+    keys: Sequence[str],
+    jobs: int = 1,
+    config: DetectorConfig | None = None,
+) -> int:
     """Score every file in ``keys``; returns the total number of rows scored."""
     if jobs <= 1:
-        return sum(score_file(data_dir, out_dir, key) for key in keys)
+        return sum(score_file(data_dir, out_dir, key, config) for key in keys)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        counts = pool.map(score_file, [data_dir] * len(keys), [out_dir] * len(keys), keys)
+        n = len(keys)
+        counts = pool.map(score_file, [data_dir] * n, [out_dir] * n, keys, [config] * n)
         return sum(counts)

@@ -181,6 +181,40 @@ def sweep_best_threshold(
     )
 
 
+def score_at_threshold(
+    points: Sequence[LabelledPoint], profile: CostProfile, window_count: int, threshold: float
+) -> ProfileResult:
+    """Score ``points`` at a threshold chosen elsewhere (e.g. on other files), same rules."""
+    window_scores = {p.window: -profile.fn_weight for p in points if p.window is not None}
+    null = sum(window_scores.values())
+    fp_total = 0.0
+    fp_count = 0
+    for point in points:
+        if point.anomaly_score < threshold:
+            continue
+        if point.window is None:
+            fp_total += point.weight * profile.fp_weight
+            fp_count += 1
+        else:
+            candidate = point.weight * profile.tp_weight
+            window_scores[point.window] = max(window_scores[point.window], candidate)
+    raw = sum(window_scores.values()) + fp_total
+    detected = sum(1 for score in window_scores.values() if score > -profile.fn_weight)
+    perfect = profile.tp_weight * window_count
+    normalized = 100.0 * (raw - null) / (perfect - null) if perfect != null else 0.0
+    return ProfileResult(
+        profile=profile.name,
+        threshold=threshold,
+        raw=raw,
+        null=null,
+        perfect=perfect,
+        normalized=normalized,
+        true_positives=detected,
+        false_positives=fp_count,
+        false_negatives=len(window_scores) - detected,
+    )
+
+
 def score_corpus(
     scored_files: Mapping[str, tuple[Sequence[datetime], Sequence[float]]],
     windows: Mapping[str, Sequence[tuple[datetime, datetime]]],

@@ -7,10 +7,17 @@ Each point is scored from the points before it and itself only, with constant wo
    far, so the detector is scale-free) with at most ``max_prototypes`` prototype patterns.
    Close enough (``<= radius``) -> the nearest prototype learns it; otherwise the pattern
    becomes a new prototype (the least used one is forgotten when memory is full).
-3. Novelty ``= distance / radius``. A value beyond the range seen so far is novel too: its
-   excess, in units of ``range_break`` times the previous range, competes with the pattern
-   novelty (the larger wins). ``score = novelty / (novelty + 1)``, so a novelty scores >= 0.5
-   and a familiar pattern < 0.5.
+3. Novelty ``= distance / radius``, divided by ``1 + novelty_rate_discount * rate`` where
+   ``rate`` is the recent share (over about ``novelty_rate_points`` points) of patterns that
+   became new prototypes: where new shapes keep appearing, one more is weaker evidence.
+   A value beyond the range seen so far is novel too: its excess, in units of
+   ``range_break`` times the previous range, competes with the pattern novelty (the larger
+   wins). So does a sustained level shift (:mod:`.level_shift`): the median of the last
+   ``shift_run_points`` values outside the trimmed band of the ``shift_reference_points``
+   values before them, in units of ``shift_break`` band widths. It catches shifts that are
+   large for the series' recent behaviour but small against a range once stretched by a far
+   bigger excursion. ``score = novelty / (novelty + 1)``, so a novelty scores >= 0.5 and a
+   familiar pattern < 0.5.
 4. Reporting discipline (what NAB-style evaluation and on-call humans both reward): a novelty
    is only reported (kept >= 0.5) if the model had been stable for ``quiet_points`` (no new
    prototype), otherwise it is part of a noisy regime; after a report, scores are damped for
@@ -18,8 +25,8 @@ Each point is scored from the points before it and itself only, with constant wo
    least ``breakthrough_ratio`` times the last reported one breaks through both rules: a
    much bigger event inside a noisy regime or an incident is still news.
 
-No labels, no per-series tuning: every threshold is relative to the series' own range or to the
-series' own last report.
+No labels, no per-series tuning: every threshold is relative to the series' own range, its own
+recent values, its own rate of new shapes or its own last report.
 """
 
 from __future__ import annotations
@@ -28,9 +35,12 @@ import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from services.alert.level_shift import LevelShiftNovelty
+
 _REPORT_LEVEL = 0.5  # score of a novelty exactly at the radius
 _SUPPRESSED_CAP = 0.49  # a suppressed novelty never reaches the report level
-_STATE_VERSION = 2
+_STATE_VERSION = 3
+_READABLE_VERSIONS = (1, 2, _STATE_VERSION)
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,15 @@ class DetectorConfig:
         the report level (0 disables the range check).
     breakthrough_ratio: a new pattern with this many times the last reported novelty is
         reported even in a noisy regime or during the cooldown (0 disables).
+    shift_break: a run whose median lies this many band widths outside the recent band
+        scores the report level (0 disables the level-shift check).
+    shift_run_points: length of the run; its median must move, so a lone spike does not.
+    shift_reference_points: how many values before the run form the band.
+    shift_quantile: the band is the [q, 1 - q] quantile range of the reference, so a few
+        outliers in it do not widen it.
+    novelty_rate_discount: how much a high recent rate of new prototypes weakens the pattern
+        novelty (0 disables).
+    novelty_rate_points: time constant, in points, of that rate (an exponential average).
     """
 
     window: int = 8
@@ -62,6 +81,12 @@ class DetectorConfig:
     cooldown_damping: float = 0.3
     range_break: float = 0.01
     breakthrough_ratio: float = 3.0
+    shift_break: float = 0.5
+    shift_run_points: int = 5
+    shift_reference_points: int = 1000
+    shift_quantile: float = 0.01
+    novelty_rate_discount: float = 2.0
+    novelty_rate_points: int = 1000
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.max_prototypes < 1:
@@ -76,6 +101,23 @@ class DetectorConfig:
             raise ValueError("range_break must be >= 0")
         if self.breakthrough_ratio != 0 and self.breakthrough_ratio < 1:
             raise ValueError("breakthrough_ratio must be 0 (off) or >= 1")
+        if self.shift_break < 0 or self.novelty_rate_discount < 0:
+            raise ValueError("shift_break and novelty_rate_discount must be >= 0")
+        if self.novelty_rate_points < 1:
+            raise ValueError("novelty_rate_points must be >= 1")
+        if self.shift_break > 0:
+            self.level_shift()  # validates the other shift_* settings
+
+    def level_shift(self) -> LevelShiftNovelty | None:
+        """A fresh level-shift check with these settings (None when it is disabled)."""
+        if self.shift_break == 0:
+            return None
+        return LevelShiftNovelty(
+            self.shift_run_points,
+            self.shift_reference_points,
+            self.shift_quantile,
+            self.shift_break,
+        )
 
 
 class StreamingAnomalyDetector:
@@ -92,6 +134,8 @@ class StreamingAnomalyDetector:
         self._since_novel = self.config.quiet_points  # the first novelty may count
         self._cooldown = 0
         self._last_report: float | None = None  # the last reported novelty
+        self._level_shift = self.config.level_shift()
+        self._novel_rate = 0.0  # exponential average of "this pattern became a prototype"
 
     def score(self, value: float, timestamp: datetime | None = None) -> float:
         """Score ``value`` (the next point of the series) and learn from it.
@@ -101,7 +145,8 @@ class StreamingAnomalyDetector:
         if not math.isfinite(value):
             raise ValueError(f"value must be finite, got {value!r}")
         c = self.config
-        range_novelty = self._range_novelty(value)
+        # Judged against the values before this one: beyond their range, or a sustained shift.
+        level_novelty = max(self._range_novelty(value), self._shift_novelty(value))
         self._recent.append(value)
         if len(self._recent) > c.window:
             del self._recent[0]
@@ -116,7 +161,9 @@ class StreamingAnomalyDetector:
             novelty, novel = self._match_and_learn(self._recent, span)
             quiet = self._since_novel >= c.quiet_points
             self._since_novel = 0 if novel else self._since_novel + 1
-        novelty = max(novelty, range_novelty)
+            novelty /= 1.0 + c.novelty_rate_discount * self._novel_rate
+            self._novel_rate += (float(novel) - self._novel_rate) / c.novelty_rate_points
+        novelty = max(novelty, level_novelty)
 
         result = 0.0
         if self._seen >= c.warmup_points:
@@ -141,6 +188,14 @@ class StreamingAnomalyDetector:
             return 0.0
         excess = max(value - self._high, self._low - value, 0.0) / span
         return excess / self.config.range_break
+
+    def _shift_novelty(self, value: float) -> float:
+        """Level-shift novelty of the run ending at ``value`` (0 when the check is disabled)."""
+        if self._level_shift is None:
+            return 0.0
+        # A band narrower than 0.1% of the range is a flat stretch, not a precise baseline.
+        min_band = (self._high - self._low) * 1e-3 if self._seen else 0.0
+        return self._level_shift.update(value, min_band)
 
     def _breaks_through(self, novelty: float) -> bool:
         ratio = self.config.breakthrough_ratio
@@ -190,6 +245,8 @@ class StreamingAnomalyDetector:
             "since_novel": self._since_novel,
             "cooldown": self._cooldown,
             "last_report": self._last_report,
+            "novel_rate": self._novel_rate,
+            "level_shift": None if self._level_shift is None else self._level_shift.to_state(),
         }
 
     @classmethod
@@ -197,10 +254,12 @@ class StreamingAnomalyDetector:
         """Rebuild a detector from :meth:`to_state` output; it continues exactly where it was.
 
         A version 1 state (before the range check and the breakthrough rule) is read with
-        those two rules at their defaults and no report remembered.
+        those two rules at their defaults and no report remembered; a version 1 or 2 state
+        (before the level-shift check and the novelty-rate discount) starts them afresh: an
+        empty reference and a rate of 0.
         """
         version = state.get("version")
-        if version not in (1, _STATE_VERSION):
+        if version not in _READABLE_VERSIONS:
             raise ValueError(f"unsupported detector state version: {version!r}")
         config = state["config"]
         if not isinstance(config, dict):
@@ -223,6 +282,12 @@ class StreamingAnomalyDetector:
         detector._cooldown = _int(state["cooldown"])
         last_report = state.get("last_report")
         detector._last_report = None if last_report is None else _float(last_report)
+        detector._novel_rate = _float(state.get("novel_rate", 0.0))
+        level_shift = state.get("level_shift")
+        if detector._level_shift is not None and isinstance(level_shift, dict):
+            detector._level_shift.load_state(
+                _floats(level_shift.get("run")), _floats(level_shift.get("reference"))
+            )
         return detector
 
 

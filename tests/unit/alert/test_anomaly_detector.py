@@ -6,9 +6,20 @@ import json
 import math
 import random
 
+import pytest
+
 from services.alert.detector import DetectorConfig, StreamingAnomalyDetector
+from services.alert.level_shift import LevelShiftNovelty
 
 NEW_IN_VERSION_2 = ("range_break", "breakthrough_ratio")
+NEW_IN_VERSION_3 = (
+    "shift_break",
+    "shift_run_points",
+    "shift_reference_points",
+    "shift_quantile",
+    "novelty_rate_discount",
+    "novelty_rate_points",
+)
 
 
 def _series(length: int, seed: int = 7) -> list[float]:
@@ -112,3 +123,80 @@ def test_one_incident_raises_one_report() -> None:
     scores = _scores(values)
     assert sum(1 for s in scores[150:800] if s >= 0.5) == 0
     assert sum(1 for s in scores[800:900] if s >= 0.5) == 1
+
+
+def _calm_after_one_huge_spike(length: int, seed: int = 5) -> list[float]:
+    """Noise around 10; one early spike to 200 stretches the range seen so far twentyfold."""
+    rng = random.Random(seed)
+    values = [10.0 + rng.gauss(0.0, 0.3) for _ in range(length)]
+    values[200] = 200.0
+    return values
+
+
+def test_sustained_shift_small_against_an_old_wide_range_is_reported() -> None:
+    values = _calm_after_one_huge_spike(2000)
+    for i in range(1500, 1600):
+        values[i] += 4.0  # far outside the recent band, tiny against the range 10..200
+    without_shift = StreamingAnomalyDetector(DetectorConfig(shift_break=0.0))
+    assert max(_scores(values)[1500:1510]) >= 0.5
+    assert max(_scores(values, without_shift)[1500:1600]) < 0.5
+    assert max(_scores(values)[400:1500]) < 0.5  # the calm stretch raises nothing
+
+
+def test_level_shift_needs_most_of_the_run_not_a_lone_spike() -> None:
+    rng = random.Random(2)
+    check = LevelShiftNovelty(run_points=5, reference_points=500, quantile=0.01, break_fraction=1)
+    for _ in range(600):
+        check.update(rng.gauss(0.0, 1.0), min_band=0.0)
+    assert check.update(50.0, min_band=0.0) == 0.0  # the run's median ignores one spike
+    novelties = [check.update(8.0, min_band=0.0) for _ in range(4)]
+    assert novelties[0] == 0.0  # two of five values shifted: not yet a shift
+    assert novelties[1] > 0.5  # three of five: the median has moved well outside the band
+
+
+def test_frequent_new_shapes_weaken_pattern_novelty() -> None:
+    # Every 60 points a short bump of random height: new shapes keep appearing, so each one
+    # is weaker evidence, and the detector that discounts by that rate reports fewer of them.
+    rng = random.Random(0)
+    values = _series(4000, seed=0)
+    for start in range(300, 4000, 60):
+        height = rng.uniform(-8.0, 8.0)
+        for i in range(start, start + 3):
+            values[i] += height
+    detector = StreamingAnomalyDetector()
+    plain = StreamingAnomalyDetector(DetectorConfig(novelty_rate_discount=0.0))
+    reports = sum(1 for s in _scores(values, detector) if s >= 0.5)
+    plain_reports = sum(1 for s in _scores(values, plain) if s >= 0.5)
+    assert detector.to_state()["novel_rate"] > 0.005  # type: ignore[operator]
+    assert 0 < reports < plain_reports
+
+
+def test_state_of_version_2_is_read_with_fresh_level_shift_and_rate() -> None:
+    detector = StreamingAnomalyDetector()
+    _scores(_series(1200), detector)
+    state = detector.to_state()
+    del state["level_shift"], state["novel_rate"]
+    state["version"] = 2
+    config = state["config"]
+    assert isinstance(config, dict)
+    state["config"] = {k: v for k, v in config.items() if k not in NEW_IN_VERSION_3}
+    restored = StreamingAnomalyDetector.from_state(state)
+    assert restored.config == DetectorConfig()
+    assert restored.to_state()["level_shift"] == {"run": [], "reference": []}
+    assert 0.0 <= restored.score(11.0) <= 1.0
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"shift_break": -0.1},
+        {"shift_quantile": 0.5},
+        {"shift_reference_points": 10},
+        {"shift_run_points": 0},
+        {"novelty_rate_discount": -1.0},
+        {"novelty_rate_points": 0},
+    ],
+)
+def test_invalid_new_settings_are_refused(settings: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        DetectorConfig(**settings)  # type: ignore[arg-type]

@@ -1,0 +1,154 @@
+"""Leave-one-category-out (LOCO) check of the detector's settings on NAB.
+
+``python -m benchmarks.nab.loco --data DIR --labels FILE --out DIR [--jobs N] [--only NAME]``
+
+A corpus score rewards settings fitted to these very files. LOCO asks whether the way the
+settings were chosen generalises: for each category (``realKnownCause``, ...) in turn, the
+candidate settings *and* the threshold are chosen on the other categories only (best
+normalized score there), and the held-out category is scored at that choice. The pooled LOCO
+score sums the held-out raw scores of every category and normalizes them like a corpus score,
+so a category without windows (artificialNoAnomaly) counts through its false positives.
+
+The candidates are the defaults, their neighbours along each setting this check guards (off
+and a step either way) and all of those settings off, so a default that only wins on some
+categories is not chosen when they are held out, and the held-out score shows what that costs.
+``--only default`` keeps the shipped settings fixed, so only the threshold is chosen without
+the held-out category; ``--only "all off"`` does the same for the detector before the guarded
+settings existed. Prints one line per held-out category and profile, then a JSON object with
+the pooled scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from benchmarks.nab.runner import data_files, run_corpus
+from benchmarks.nab.scoring import (
+    PROFILES,
+    CostProfile,
+    LabelledPoint,
+    label_points,
+    load_windows,
+    read_scored_file,
+    score_at_threshold,
+    sweep_best_threshold,
+)
+from services.alert.detector import DetectorConfig
+
+# The settings chosen for the shipped detector, each with its alternatives (0 = rule off).
+_GUARDED_SETTINGS: dict[str, tuple[float, ...]] = {
+    "shift_break": (0.0, 0.5, 1.0),
+    "novelty_rate_discount": (0.0, 1.0, 2.0, 5.0),
+}
+
+
+def candidate_configs() -> dict[str, DetectorConfig]:
+    """The defaults, each guarded setting varied alone, and all of them off (the detector
+    before these settings existed)."""
+    default = DetectorConfig()
+    all_off: dict[str, Any] = dict.fromkeys(_GUARDED_SETTINGS, 0)
+    candidates = {"default": default, "all off": replace(default, **all_off)}
+    for name, values in _GUARDED_SETTINGS.items():
+        for value in values:
+            setting: dict[str, Any] = {name: value}
+            config = replace(default, **setting)
+            if config != default:
+                candidates[f"{name}={value:g}"] = config
+    return candidates
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The choice made without one category, and that category's score under it."""
+
+    category: str
+    candidate: str
+    result: Mapping[str, float]
+
+
+# candidate -> file key -> labelled points
+Labelled = Mapping[str, Mapping[str, list[LabelledPoint]]]
+
+
+def _pooled(points: Mapping[str, list[LabelledPoint]], keys: Sequence[str]) -> list[LabelledPoint]:
+    return [point for key in keys for point in points[key]]
+
+
+def leave_one_category_out(
+    labelled: Labelled, window_counts: Mapping[str, int], profile: CostProfile
+) -> tuple[float, list[HeldOut]]:
+    """Pooled LOCO score of ``profile`` and the per-category choices and scores."""
+    keys = sorted(window_counts)
+    categories = sorted({key.split("/")[0] for key in keys})
+    raw = null = perfect = 0.0
+    held_out: list[HeldOut] = []
+    for category in categories:
+        train = [key for key in keys if not key.startswith(category + "/")]
+        test = [key for key in keys if key.startswith(category + "/")]
+        train_windows = sum(window_counts[key] for key in train)
+        choices = {
+            name: sweep_best_threshold(_pooled(points, train), profile, train_windows)
+            for name, points in labelled.items()
+        }
+        chosen = max(choices, key=lambda name: choices[name].normalized)
+        result = score_at_threshold(
+            _pooled(labelled[chosen], test),
+            profile,
+            sum(window_counts[key] for key in test),
+            choices[chosen].threshold,
+        )
+        raw, null, perfect = raw + result.raw, null + result.null, perfect + result.perfect
+        summary = {
+            "threshold": round(result.threshold, 6),
+            "normalized": round(result.normalized, 2),
+            "raw": round(result.raw, 3),
+            "false_positives": result.false_positives,
+        }
+        held_out.append(HeldOut(category, chosen, summary))
+    return 100.0 * (raw - null) / (perfect - null), held_out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.nab.loco", description=__doc__)
+    parser.add_argument("--data", type=Path, required=True, help="NAB data dir (<category>/*.csv)")
+    parser.add_argument("--labels", type=Path, required=True, help="combined_windows.json")
+    parser.add_argument("--out", type=Path, required=True, help="one score dir per candidate")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes")
+    parser.add_argument(
+        "--only",
+        choices=sorted(candidate_configs()),
+        help="one candidate: only the threshold is chosen without the held-out category",
+    )
+    args = parser.parse_args()
+
+    windows = load_windows(args.labels)
+    keys = [key for key in data_files(args.data) if key in windows]
+    labelled: dict[str, dict[str, list[LabelledPoint]]] = {}
+    candidates = candidate_configs()
+    if args.only:
+        candidates = {args.only: candidates[args.only]}
+    for name, config in candidates.items():
+        out = args.out / name
+        run_corpus(args.data, out, keys, jobs=args.jobs, config=config)
+        labelled[name] = {}
+        for key in keys:
+            timestamps, scores = read_scored_file(out / key)
+            labelled[name][key] = label_points(key, timestamps, scores, windows[key])
+    window_counts = {key: len(windows[key]) for key in keys}
+
+    summary: dict[str, object] = {"files": len(keys), "candidates": len(labelled)}
+    for profile in PROFILES:
+        pooled, held_out = leave_one_category_out(labelled, window_counts, profile)
+        for item in held_out:
+            print(f"{profile.name:>14} {item.category:<22} {item.candidate:<16} {item.result}")
+        summary[f"loco_{profile.name}"] = round(pooled, 2)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
