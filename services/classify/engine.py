@@ -2,7 +2,8 @@
 
 Many callers (gRPC threads, the Kafka consumer) call `classify` at once. Their texts are queued;
 one worker thread merges what arrives within `max_wait_ms` (up to `max_batch` texts) into one
-encoder forward pass, whose embedding feeds both heads. Results are cached by the sha256 of the
+micro-batch; its texts are sorted by length and run through the encoder in passes, and each
+embedding feeds both heads. Results are cached by the sha256 of the
 text, so a message classified on the chat path is not recomputed on the Kafka path.
 
 A bundle with encoder adapters (v2+) has them merged into the encoder's weights when the engine
@@ -33,6 +34,8 @@ from textencoder.quantized import Int8Encoder
 _TOKEN_SPEC = tf.TensorSpec(shape=[None, None], dtype=tf.int32)
 # Enough for recommend to hedge between confusable intents; the rest carry ~no mass.
 INTENT_CANDIDATES = 5
+# Gradients keep every layer's activations: bound the rows of an explanation pass.
+EXPLAIN_ROWS_PER_PASS = 16
 
 
 class EngineNotRunning(RuntimeError):
@@ -119,6 +122,7 @@ class ClassificationEngine:
         self._explain_fn = tf.function(self._explain_graph, input_signature=[_TOKEN_SPEC] * 2)
         # On CPU, plain forward passes run on an int8 copy of the encoder (made in start()).
         self._forward: SentenceEncoder | Int8Encoder = encoder
+        self._rows_per_pass = max_batch
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -131,6 +135,7 @@ class ClassificationEngine:
                 return
         if self._encoder.device == "/CPU:0":
             self._forward = self._encoder.int8()
+            self._rows_per_pass = 1  # int8 runs are one text each
         self._forward.warm_up(batch_size=self._max_batch)
         for width in self._encoder.length_buckets:
             ids = np.zeros((1, width), dtype=np.int32)
@@ -260,12 +265,12 @@ class ClassificationEngine:
         passes = 0
         if plain:
             vectors = self._forward.encode(list(plain.values()), batch_size=self._max_batch)
-            passes += -(-len(plain) // self._max_batch)
+            passes += -(-len(plain) // self._rows_per_pass)
             for key, prediction in zip(plain, self._predict(vectors), strict=True):
                 entries[key] = _CacheEntry(prediction, None)
         if explain:
             predictions = self._explain(list(explain.values()))
-            passes += -(-len(explain) // self._max_batch)
+            passes += -(-len(explain) // min(self._max_batch, EXPLAIN_ROWS_PER_PASS))
             for key, prediction in zip(explain, predictions, strict=True):
                 stripped = replace(prediction, sentiment_attributions=(), intent_attributions=())
                 entries[key] = _CacheEntry(stripped, prediction)
@@ -321,8 +326,9 @@ class ClassificationEngine:
         ids = self._encoder.token_ids(texts)
         order = np.argsort([len(x) for x in ids], kind="stable")
         out: list[Prediction | None] = [None] * len(texts)
-        for start in range(0, len(ids), self._max_batch):
-            rows = order[start : start + self._max_batch]
+        rows_per_pass = min(self._max_batch, EXPLAIN_ROWS_PER_PASS)
+        for start in range(0, len(ids), rows_per_pass):
+            rows = order[start : start + rows_per_pass]
             batch = self._encoder.pad([ids[i] for i in rows])
             vectors, s_logits, i_logits, s_attr, i_attr = self._run_explain(
                 batch.input_ids, batch.attention_mask

@@ -132,59 +132,32 @@ def run_training(config: TrainingConfig) -> Path:
     if config.finetune is not None:
         return run_fine_tuning(config, config.finetune)
     started = time.monotonic()
+    splits = load_splits(config)
     encoder = SentenceEncoder(max_length=config.max_length)
     embedding_s = 0.0
 
-    def embed(texts: Sequence[str], name: str) -> npt.NDArray[np.float32]:
+    def embed(data: LabeledTexts, name: str) -> tuple[npt.NDArray[np.float32], Sequence[str]]:
         nonlocal embedding_s
         embed_started = time.monotonic()
         vectors = cached_encode(
-            encoder, texts, config.cache_dir, name=name, batch_size=config.embed_batch_size
+            encoder, data.texts, config.cache_dir, name=name, batch_size=config.embed_batch_size
         )
         embedding_s += time.monotonic() - embed_started
-        return vectors
+        return vectors, data.labels
 
-    banking = read_banking77_csv(config.data_dir / "banking77" / "train.csv")
-    rest, intent_eval_rows = stratified_split(
-        banking.labels, config.intent_eval_fraction, config.seed
-    )
-    intent_eval = banking.subset(intent_eval_rows)
-    heldout_csv = write_heldout_csv(
-        intent_eval, config.cache_dir / "eval" / "banking77_heldout.csv"
-    )
-    rest_data = banking.subset(rest)
-    # Same val share of the whole set as the eval split: 10% eval, 10% val, 80% train.
-    val_share = config.val_fraction / (1.0 - config.intent_eval_fraction)
-    intent_train_rows, intent_val_rows = stratified_split(rest_data.labels, val_share, config.seed)
-    intent_labels = tuple(sorted(set(banking.labels)))
-    banking_vectors = embed(banking.texts, "banking77-train")
-    rest_vectors = banking_vectors[rest]
     intent = fit_head(
-        intent_labels,
-        (rest_vectors[intent_train_rows], rest_data.subset(intent_train_rows).labels),
-        (rest_vectors[intent_val_rows], rest_data.subset(intent_val_rows).labels),
-        (banking_vectors[intent_eval_rows], intent_eval.labels),
+        splits.intent_labels,
+        embed(splits.intent_train, "banking77-train"),
+        embed(splits.intent_val, "banking77-val"),
+        embed(splits.intent_eval, "banking77-heldout"),
         config.intent_head,
     )
     log.info("intent: %s", intent.evaluation.to_json() | {"per_class": "..."})
-
-    tweets_dir = config.data_dir / "tweeteval_sentiment"
-    tweets = read_tweeteval_pair(tweets_dir / "train_text.txt", tweets_dir / "train_labels.txt")
-    tweets_eval = read_tweeteval_pair(tweets_dir / "val_text.txt", tweets_dir / "val_labels.txt")
-    if config.sentiment_train_size:
-        tweets = tweets.subset(
-            stratified_subset(tweets.labels, config.sentiment_train_size, config.seed)
-        )
-    tweet_train_rows, tweet_val_rows = stratified_split(
-        tweets.labels, config.val_fraction, config.seed
-    )
-    tweet_vectors = embed(tweets.texts, "tweeteval-train")
-    tweet_eval_vectors = embed(tweets_eval.texts, "tweeteval-val")
     sentiment = fit_head(
         SENTIMENT_LABELS,
-        (tweet_vectors[tweet_train_rows], tweets.subset(tweet_train_rows).labels),
-        (tweet_vectors[tweet_val_rows], tweets.subset(tweet_val_rows).labels),
-        (tweet_eval_vectors, tweets_eval.labels),
+        embed(splits.sentiment_train, "tweeteval-train"),
+        embed(splits.sentiment_val, "tweeteval-train-val"),
+        embed(splits.sentiment_eval, "tweeteval-val"),
         config.sentiment_head,
     )
     log.info("sentiment: %s", sentiment.evaluation.to_json() | {"per_class": "..."})
@@ -208,7 +181,7 @@ def run_training(config: TrainingConfig) -> Path:
         command=config.command,
         metrics=metrics,
         sentiment_train_size=sentiment.train_size + sentiment.val_size,
-        heldout_csv=heldout_csv,
+        heldout_csv=splits.heldout_csv,
         head_configs={"intent": config.intent_head, "sentiment": config.sentiment_head},
     )
     out = save_bundle(

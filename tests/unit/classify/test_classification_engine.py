@@ -57,7 +57,7 @@ def _fresh_single(engine: ClassificationEngine, text: str) -> Prediction:
     return engine.classify([text + " "])[0]
 
 
-def test_concurrent_callers_are_merged_into_one_forward_pass(
+def test_concurrent_callers_are_merged_into_one_micro_batch(
     bundle: ModelBundle, encoder: SentenceEncoder
 ) -> None:
     engine = ClassificationEngine(bundle, encoder, max_batch=16, max_wait_ms=400.0)
@@ -82,7 +82,7 @@ def test_concurrent_callers_are_merged_into_one_forward_pass(
     assert len(results) == callers
     assert stats.texts_computed == callers
     assert stats.micro_batches == 1
-    assert stats.forward_passes == 1
+    assert stats.forward_passes == callers  # on CPUs the int8 runs are one text each
 
 
 def test_a_cached_text_is_not_recomputed(engine: ClassificationEngine) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from services.classify.bundle import (
@@ -17,11 +18,13 @@ from services.classify.exemplars import ExemplarIndex, ExemplarIndexError
 from services.classify.training.exemplars import build_intent_exemplars
 
 
-def unit(rows: np.ndarray) -> np.ndarray:
-    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+def unit(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+    return np.asarray(rows / np.linalg.norm(rows, axis=1, keepdims=True), dtype=np.float32)
 
 
-def clustered(n_per_label: int, n_labels: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def clustered(
+    n_per_label: int, n_labels: int, seed: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """Tight clusters around one random direction per label."""
     rng = np.random.default_rng(seed)
     centres = unit(rng.normal(size=(n_labels, 384)))

@@ -5,6 +5,7 @@ import onnxruntime as ort
 
 from textencoder import SentenceEncoder
 from textencoder.onnx_export import ATTENTION_MASK, INPUT_IDS, POOLED, export_pooled_encoder
+from textencoder.quantized import Int8Encoder
 
 TEXTS = [
     "My card was stolen yesterday evening outside the train station and I need a new one.",
@@ -52,3 +53,24 @@ def test_int8_keeps_paraphrases_closer_than_unrelated_texts(encoder: SentenceEnc
 
 def test_int8_model_is_built_once_per_weights(encoder: SentenceEncoder) -> None:
     assert encoder.int8() is encoder.int8()
+
+
+def test_int8_vector_of_a_text_does_not_depend_on_the_other_texts(
+    encoder: SentenceEncoder,
+) -> None:
+    # Activation scales are per tensor: a text must never share a run with another one.
+    int8 = encoder.int8()
+    alone = int8.encode([TEXTS[0]])
+    np.testing.assert_array_equal(int8.encode(TEXTS)[0], alone[0])
+    np.testing.assert_array_equal(int8.encode([*TEXTS[3:], TEXTS[0]])[-1], alone[0])
+
+
+def test_blocks_kept_in_float_are_not_quantized(encoder: SentenceEncoder) -> None:
+    float_vectors = encoder.encode(TEXTS)
+
+    def worst_cosine(float_layers: int) -> float:
+        vectors = Int8Encoder(encoder, float_layers=float_layers).encode(TEXTS)
+        return float(np.min(np.sum(vectors * float_vectors, axis=1)))
+
+    # With every block float32 only the int8 word-embedding table is left.
+    assert worst_cosine(6) > 0.999 > worst_cosine(0)
