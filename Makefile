@@ -70,7 +70,7 @@ typecheck: install
 # ---- models: training and evaluation (each prints one JSON object as its last line) ----
 DATA_DIR ?= ../shared/datasets
 
-train: install ## fine-tune classify (LoRA + heads) on DATA_DIR: models/classify/v2, then v3 (+ intent exemplars)
+train: install ## fine-tune classify (LoRA + heads) on DATA_DIR: models/classify/v2, then v3 (+ exemplars)
 	nice $(BIN)/python -m services.classify.training --data-dir $(DATA_DIR)
 	nice $(BIN)/python -m services.classify.training.add_exemplars --bundle models/classify/v2 \
 	  --data-dir $(DATA_DIR) --version v3

@@ -2,9 +2,9 @@
 
 Dynamic quantization stores the word embeddings and the weights of the dense and attention
 projections as int8 (one scale per output channel) and quantizes activations on the fly; layer
-norm, softmax, GELU, pooling and the first transformer block stay float32. On a 2-core CPU
-this runs all-MiniLM-L6-v2 well ahead of the float32 TensorFlow graph and of PyTorch
-(docs/performance.md has the measurements). The graph is exported from the live Keras
+norm, softmax, GELU and pooling stay float32 (as may the first blocks, `FLOAT_LAYERS`). On a
+2-core CPU this runs all-MiniLM-L6-v2 well ahead of the float32 TensorFlow graph and of
+PyTorch (docs/performance.md has the measurements). The graph is exported from the live Keras
 weights, so merged adapters are part of it.
 """
 
@@ -30,9 +30,11 @@ from textencoder.onnx_export import ATTENTION_MASK, INPUT_IDS, POOLED, export_po
 if TYPE_CHECKING:
     from textencoder.encoder import SentenceEncoder
 
-# Quantization error in the first block is carried through all later ones. On 600 benchmark
-# messages, mean cosine to the float32 vectors: all blocks int8 0.993, block 0 float32 0.995,
-# blocks 0-1 0.996, for ~0%, ~12% and ~25% more CPU per message; one block is the middle.
+# Blocks kept float32, counted from the first, whose quantization error every later block
+# carries. Mean cosine to the float32 vectors (600 benchmark messages): all blocks int8 0.993,
+# block 0 float32 0.995, blocks 0-1 0.996, for ~12% and ~25% more CPU per message. One float
+# block measured 1.41x sentence-transformers' throughput against 1.58x with none, below the
+# 1.5x target, so none is the default (docs/classify-model.md has the accuracy side).
 FLOAT_LAYERS = 0
 
 
@@ -51,7 +53,6 @@ class Int8Encoder:
     ) -> None:
         """Export and quantize `encoder`'s current weights (a few seconds on 2 cores)."""
         self._encoder = encoder
-        self.float_layers = float_layers
         self.model_bytes: bytes = quantize_int8(
             export_pooled_encoder(encoder.keras_model), float_layers=float_layers
         )

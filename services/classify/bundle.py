@@ -7,8 +7,9 @@
     MODEL_CARD.md       data sources and licences, how it was trained, metrics
     adapters.safetensors  optional (v2+): fine-tuning deltas of the encoder, LoRA pairs plus
                         bias/LayerNorm shifts (`textencoder.EncoderAdapters`), a few MB
-    exemplars.safetensors optional (v3+): the intent head's nearest-neighbour memory of its
-                        training messages (`ExemplarIndex`), int8 vectors, a few MB
+    intent_exemplars.safetensors, sentiment_exemplars.safetensors
+                        optional (v3+): a head's nearest-neighbour memory of its training
+                        messages (`ExemplarIndex`), int8 vectors, a few MB each
 
 The heads only make sense on top of the exact encoder weights they were trained against, so
 `load_bundle` refuses a bundle whose recorded encoder checksum differs from the encoder on disk.
@@ -40,7 +41,8 @@ MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.json"
 MODEL_CARD_FILE = "MODEL_CARD.md"
 ADAPTERS_FILE = "adapters.safetensors"
-EXEMPLARS_FILE = "exemplars.safetensors"
+HEAD_NAMES = ("sentiment", "intent")
+EXEMPLAR_FILES = {name: f"{name}_exemplars.safetensors" for name in HEAD_NAMES}
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 
 
@@ -93,16 +95,33 @@ class ModelBundle:
     created_at: str
     metrics: Mapping[str, Any]
     adapters: EncoderAdapters | None = None  # None: the heads sit on the frozen base encoder
-    intent_exemplars: ExemplarIndex | None = None  # None: the intent head decides alone
+    # A head without exemplars decides alone.
+    sentiment_exemplars: ExemplarIndex | None = None
+    intent_exemplars: ExemplarIndex | None = None
+
+    def sentiment_probabilities(
+        self, logits: npt.NDArray[np.float32], vectors: npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.float32]:
+        """Calibrated sentiment distribution: the head's, blended with exemplar votes if any."""
+        return _blended(self.sentiment, self.sentiment_exemplars, logits, vectors)
 
     def intent_probabilities(
         self, logits: npt.NDArray[np.float32], vectors: npt.NDArray[np.float32]
     ) -> npt.NDArray[np.float32]:
         """Calibrated intent distribution: the head's, blended with exemplar votes if any."""
-        probabilities = softmax(logits / np.float32(self.intent.temperature))
-        if self.intent_exemplars is None:
-            return probabilities
-        return self.intent_exemplars.blend(probabilities, vectors)
+        return _blended(self.intent, self.intent_exemplars, logits, vectors)
+
+
+def _blended(
+    head: SoftmaxHead,
+    exemplars: ExemplarIndex | None,
+    logits: npt.NDArray[np.float32],
+    vectors: npt.NDArray[np.float32],
+) -> npt.NDArray[np.float32]:
+    probabilities = softmax(logits / np.float32(head.temperature))
+    if exemplars is None:
+        return probabilities
+    return exemplars.blend(probabilities, vectors)
 
 
 def load_bundle(path: Path | str, *, encoder_dir: Path | str | None = None) -> ModelBundle:
@@ -138,23 +157,19 @@ def load_bundle(path: Path | str, *, encoder_dir: Path | str | None = None) -> M
 
     adapters = _adapters(root, manifest)
     tensors = load_file(str(root / HEADS_FILE))
-    intent = _head(tensors, "intent", labels)
-    exemplars = _exemplars(root, manifest)
-    if exemplars is not None and exemplars.n_labels != len(intent.labels):
-        raise BundleError(
-            f"intent exemplars vote over {exemplars.n_labels} labels, the head has "
-            f"{len(intent.labels)}"
-        )
+    heads = {name: _head(tensors, name, labels) for name in HEAD_NAMES}
+    exemplars = {name: _exemplars(root, manifest, name, heads[name]) for name in HEAD_NAMES}
     return ModelBundle(
         version=version,
         encoder_name=encoder_name,
         encoder_sha256=expected_sha,
-        sentiment=_head(tensors, "sentiment", labels),
-        intent=intent,
+        sentiment=heads["sentiment"],
+        intent=heads["intent"],
         created_at=created_at,
         metrics=metrics,
         adapters=adapters,
-        intent_exemplars=exemplars,
+        sentiment_exemplars=exemplars["sentiment"],
+        intent_exemplars=exemplars["intent"],
     )
 
 
@@ -170,6 +185,7 @@ def save_bundle(
     model_card: str | None = None,
     created_at: datetime | None = None,
     adapters: EncoderAdapters | None = None,
+    sentiment_exemplars: ExemplarIndex | None = None,
     intent_exemplars: ExemplarIndex | None = None,
 ) -> Path:
     """Write a bundle directory (created if needed) and return its path."""
@@ -198,18 +214,21 @@ def save_bundle(
         }
     elif (root / ADAPTERS_FILE).exists():
         (root / ADAPTERS_FILE).unlink()  # a stale file would change what the bundle means
-    if intent_exemplars is not None:
-        intent_exemplars.save(root / EXEMPLARS_FILE)
-        manifest["intent_exemplars"] = {
-            "file": EXEMPLARS_FILE,
-            "count": int(intent_exemplars.vectors.shape[0]),
-            "k": intent_exemplars.k,
-            "temperature": intent_exemplars.temperature,
-            "weight": intent_exemplars.weight,
-            "sha256": file_sha256(root / EXEMPLARS_FILE),
+    for name, index in (("sentiment", sentiment_exemplars), ("intent", intent_exemplars)):
+        path = root / EXEMPLAR_FILES[name]
+        if index is None:
+            path.unlink(missing_ok=True)
+            continue
+        index.save(path)
+        manifest[f"{name}_exemplars"] = {
+            "file": path.name,
+            "count": int(index.vectors.shape[0]),
+            "k": index.k,
+            "temperature": index.temperature,
+            "weight": index.weight,
+            "balanced": index.balanced,
+            "sha256": file_sha256(path),
         }
-    elif (root / EXEMPLARS_FILE).exists():
-        (root / EXEMPLARS_FILE).unlink()
     _write_json(root / MANIFEST_FILE, manifest)
     if metrics is not None:
         _write_json(root / METRICS_FILE, metrics)
@@ -236,23 +255,31 @@ def _adapters(root: Path, manifest: Mapping[str, Any]) -> EncoderAdapters | None
     return adapters
 
 
-def _exemplars(root: Path, manifest: Mapping[str, Any]) -> ExemplarIndex | None:
-    """The bundle's intent exemplars, checked against the checksum in its manifest."""
-    recorded = manifest.get("intent_exemplars")
-    path = root / EXEMPLARS_FILE
+def _exemplars(
+    root: Path, manifest: Mapping[str, Any], name: str, head: SoftmaxHead
+) -> ExemplarIndex | None:
+    """A head's exemplars, checked against the manifest's checksum and the head's labels."""
+    recorded = manifest.get(f"{name}_exemplars")
+    path = root / EXEMPLAR_FILES[name]
     if not path.is_file():
         if recorded is not None:
             raise BundleError(
-                f"{root / MANIFEST_FILE} lists intent exemplars but {path} is missing"
+                f"{root / MANIFEST_FILE} lists {name} exemplars but {path} is missing"
             )
         return None
     expected = recorded.get("sha256") if isinstance(recorded, Mapping) else None
     if expected is not None and expected != file_sha256(path):
         raise BundleError(f"{path} does not match the exemplars checksum in its manifest")
     try:
-        return ExemplarIndex.load(path)
+        exemplars = ExemplarIndex.load(path)
     except ExemplarIndexError as e:
         raise BundleError(str(e)) from e
+    if exemplars.n_labels != len(head.labels):
+        raise BundleError(
+            f"{name} exemplars vote over {exemplars.n_labels} labels, the head has "
+            f"{len(head.labels)}"
+        )
+    return exemplars
 
 
 def _head(tensors: Mapping[str, npt.NDArray[Any]], name: str, labels: Any) -> SoftmaxHead:

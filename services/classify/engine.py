@@ -2,9 +2,10 @@
 
 Many callers (gRPC threads, the Kafka consumer) call `classify` at once. Their texts are queued;
 one worker thread merges what arrives within `max_wait_ms` (up to `max_batch` texts) into one
-micro-batch; its texts are sorted by length and run through the encoder in passes, and each
-embedding feeds both heads. Results are cached by the sha256 of the
-text, so a message classified on the chat path is not recomputed on the Kafka path.
+micro-batch and runs it through the encoder; a second thread feeds each embedding to both heads
+(and their exemplar votes) and answers the callers, while the worker encodes the next one.
+Results are cached by the sha256 of the text, so a message classified on the chat path is not
+recomputed on the Kafka path.
 
 A bundle with encoder adapters (v2+) has them merged into the encoder's weights when the engine
 is built, so the forward pass is the plain encoder graph; give each engine its own encoder.
@@ -18,7 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import tensorflow as tf
 
-from services.classify.bundle import EncoderMismatch, ModelBundle, softmax
+from services.classify.bundle import EncoderMismatch, ModelBundle
 from services.classify.prediction import Prediction, TokenAttributions
 from textencoder import SentenceEncoder
 from textencoder.quantized import Int8Encoder
@@ -112,6 +113,7 @@ class ClassificationEngine:
         self._running = False
         self._closed = False
         self._worker: threading.Thread | None = None
+        self._finisher = ThreadPoolExecutor(1, thread_name_prefix="classify-finisher")
         self._counts = {"micro_batches": 0, "forward_passes": 0, "texts_computed": 0}
         self._cache_hits = 0
         self._cache_misses = 0
@@ -167,6 +169,7 @@ class ClassificationEngine:
             self._queue.put(None)
         if worker is not None:
             worker.join()
+        self._finisher.shutdown(wait=True)
 
     def stats(self) -> EngineStats:
         with self._cache_lock:
@@ -243,28 +246,47 @@ class ClassificationEngine:
                 return
 
     def _run_batch(self, batch: list[_Request]) -> None:
+        """Encoder stage on the worker; heads, explanations and answers on the finisher.
+
+        Two stages, so the encoder runs of the next micro-batch overlap the heads, exemplar
+        votes and result hand-off of this one instead of leaving the cores idle in between.
+        """
+        plain, explain = _by_kind(batch)
         try:
-            computed = self._compute(batch)
+            vectors = (
+                self._forward.encode(list(plain.values()), batch_size=self._max_batch)
+                if plain
+                else None
+            )
         except Exception as error:  # handed to every waiting caller, who re-raises it
-            for request in batch:
-                request.future.set_exception(error)
+            _fail(batch, error)
+            return
+        self._finisher.submit(self._finish, batch, plain, explain, vectors)
+
+    def _finish(
+        self,
+        batch: list[_Request],
+        plain: dict[str, str],
+        explain: dict[str, str],
+        vectors: npt.NDArray[np.float32] | None,
+    ) -> None:
+        try:
+            computed = self._compute(plain, explain, vectors)
+        except Exception as error:
+            _fail(batch, error)
             return
         for request in batch:
             request.future.set_result([computed[k].pick(request.explain) for k in request.keys])
 
-    def _compute(self, batch: list[_Request]) -> dict[str, _CacheEntry]:
-        explain: dict[str, str] = {}
-        plain: dict[str, str] = {}
-        for request in batch:
-            for key, text in zip(request.keys, request.texts, strict=True):
-                (explain if request.explain else plain)[key] = text
-        for key in explain:
-            plain.pop(key, None)
-
+    def _compute(
+        self,
+        plain: dict[str, str],
+        explain: dict[str, str],
+        vectors: npt.NDArray[np.float32] | None,
+    ) -> dict[str, _CacheEntry]:
         entries: dict[str, _CacheEntry] = {}
         passes = 0
-        if plain:
-            vectors = self._forward.encode(list(plain.values()), batch_size=self._max_batch)
+        if vectors is not None:
             passes += -(-len(plain) // self._rows_per_pass)
             for key, prediction in zip(plain, self._predict(vectors), strict=True):
                 entries[key] = _CacheEntry(prediction, None)
@@ -300,7 +322,7 @@ class ClassificationEngine:
         attributions: Sequence[tuple[TokenAttributions, TokenAttributions]] | None = None,
     ) -> list[Prediction]:
         s_head, i_head = self._bundle.sentiment, self._bundle.intent
-        s_probs = softmax(sentiment_logits / np.float32(s_head.temperature))
+        s_probs = self._bundle.sentiment_probabilities(sentiment_logits, vectors)
         i_probs = self._bundle.intent_probabilities(intent_logits, vectors)
         s_best, i_best = s_probs.argmax(axis=1), i_probs.argmax(axis=1)
         top_intents = np.argsort(-i_probs, axis=1, kind="stable")[:, :INTENT_CANDIDATES]
@@ -355,7 +377,8 @@ class ClassificationEngine:
 
     def _explain_graph(self, input_ids: Any, attention_mask: Any) -> tuple[Any, ...]:
         """Pooled vectors, logits of both heads, and gradient x input on the word embeddings
-        of each head's argmax."""
+        of each head's argmax (exemplar votes are not differentiable here; where they change
+        the served label, the attributions still explain the head's own choice)."""
         embeds = tf.gather(self._encoder.word_embeddings, input_ids)
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(embeds)
@@ -387,3 +410,20 @@ class ClassificationEngine:
         return tuple(
             (self._encoder.id_to_token(int(input_ids[i])), float(weights[i]) * scale) for i in keep
         )
+
+
+def _by_kind(batch: list[_Request]) -> tuple[dict[str, str], dict[str, str]]:
+    """Texts by cache key: plain ones and ones to explain (an explained text is not rerun)."""
+    explain: dict[str, str] = {}
+    plain: dict[str, str] = {}
+    for request in batch:
+        for key, text in zip(request.keys, request.texts, strict=True):
+            (explain if request.explain else plain)[key] = text
+    for key in explain:
+        plain.pop(key, None)
+    return plain, explain
+
+
+def _fail(batch: list[_Request], error: Exception) -> None:
+    for request in batch:
+        request.future.set_exception(error)

@@ -1,20 +1,23 @@
-"""`ExemplarIndex`: the intent head's nearest-neighbour memory of labelled training messages.
+"""`ExemplarIndex`: a head's nearest-neighbour memory of labelled training messages.
 
-A linear head draws one boundary per intent; many Banking77 intents are near-paraphrases of
-each other ("card not working" vs "virtual card not working"), where the closest labelled
-examples decide better than a boundary. The bundle can therefore carry the fine-tuned
-encoder's vectors of its training messages; an intent's vote is the softmax-weighted
-similarity of the k nearest of them, and the served distribution is a fixed blend of votes and
-head probabilities. k, the vote temperature and the blend weight are chosen on the validation
-split at training time (`services.classify.training.exemplars`).
+A linear head draws one boundary per label; many Banking77 intents are near-paraphrases of each
+other ("card not working" vs "virtual card not working"), and tweets carry sentiment in ways no
+single direction captures, where the closest labelled examples decide better. The bundle can
+therefore carry the fine-tuned encoder's vectors of its training messages; a label's vote is
+the softmax-weighted similarity of the k nearest of them (optionally divided by the label's
+share of the exemplars, for balanced recall), and the served distribution is a fixed blend of
+votes and head probabilities. k, the vote temperature, balancing and the blend weight are
+chosen on the validation split at training time (`services.classify.training.exemplars`).
 
-Stored as int8 vectors with one scale per row (cosine to float32 > 0.9999): 9k messages take
-3.5 MB instead of 14.
+Stored as 4-bit codes, two per byte, each row scaled to its own peak (cosine to float32 ~0.98,
+no measured change in either head's held-out score against int8 storage): 16k messages take
+3.1 MB instead of 25.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ class ExemplarIndex:
     k: int
     temperature: float  # of the softmax over the k similarities
     weight: float  # share of the votes in the served distribution; the head gets the rest
+    balanced: bool = False  # divide votes by each label's share of the exemplars
 
     def __post_init__(self) -> None:
         n = self.vectors.shape[0]
@@ -56,7 +60,15 @@ class ExemplarIndex:
         weights /= weights.sum(axis=1, keepdims=True)
         out = np.zeros((queries.shape[0], self.n_labels), dtype=np.float32)
         np.add.at(out, (np.arange(queries.shape[0])[:, None], self.label_ids[nearest]), weights)
+        if self.balanced:
+            out /= self._label_shares
+            out /= out.sum(axis=1, keepdims=True)
         return out
+
+    @cached_property
+    def _label_shares(self) -> npt.NDArray[np.float32]:
+        counts = np.bincount(self.label_ids, minlength=self.n_labels).astype(np.float32)
+        return np.asarray(np.maximum(counts, 1.0) / max(len(self.label_ids), 1), dtype=np.float32)
 
     def blend(
         self, head_probabilities: npt.NDArray[np.float32], queries: npt.NDArray[np.float32]
@@ -65,17 +77,15 @@ class ExemplarIndex:
         return np.asarray(mixed, dtype=np.float32)
 
     def save(self, path: Path) -> None:
-        scales = np.maximum(np.abs(self.vectors).max(axis=1), 1e-12) / 127.0
-        quantized = np.round(self.vectors / scales[:, None]).astype(np.int8)
         metadata = {
             "k": str(self.k),
             "temperature": repr(self.temperature),
             "weight": repr(self.weight),
+            "balanced": str(self.balanced),
             "n_labels": str(self.n_labels),
         }
         tensors: dict[str, npt.NDArray[Any]] = {
-            "vectors_int8": quantized,
-            "scales": scales.astype(np.float32),
+            "vectors_4bit": _pack_4bit(self.vectors),
             "label_ids": self.label_ids.astype(np.int16),
         }
         save_file(tensors, str(path), metadata=metadata)
@@ -88,15 +98,37 @@ class ExemplarIndex:
             with safe_open(str(path), framework="numpy") as f:
                 metadata = f.metadata() or {}
             tensors = load_file(str(path))
-            vectors = tensors["vectors_int8"].astype(np.float32) * tensors["scales"][:, None]
-            norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
             return cls(
-                vectors=np.asarray(vectors / norms, dtype=np.float32),
+                vectors=_unpack_4bit(tensors["vectors_4bit"]),
                 label_ids=tensors["label_ids"].astype(np.int64),
                 n_labels=int(metadata["n_labels"]),
                 k=int(metadata["k"]),
                 temperature=float(metadata["temperature"]),
                 weight=float(metadata["weight"]),
+                balanced=metadata.get("balanced") == "True",
             )
         except (KeyError, ValueError, OSError) as e:
             raise ExemplarIndexError(f"unreadable exemplar index {path}: {e}") from e
+
+
+def stored_form(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """`vectors` as `load` will return them after `save`: score with these to measure what
+    is served."""
+    return _unpack_4bit(_pack_4bit(vectors))
+
+
+def _pack_4bit(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
+    """Each row scaled to [-7, 7], rounded, two values per byte. No scale is kept: rows are
+    unit vectors, so loading restores them by normalising."""
+    peak = np.maximum(np.abs(vectors).max(axis=1, keepdims=True), 1e-12)
+    codes = (np.round(vectors / peak * 7.0) + 8).astype(np.uint8)  # 1..15
+    return np.asarray((codes[:, 0::2] << 4) | codes[:, 1::2], dtype=np.uint8)
+
+
+def _unpack_4bit(packed: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    codes = np.empty((packed.shape[0], packed.shape[1] * 2), dtype=np.float32)
+    codes[:, 0::2] = packed >> 4
+    codes[:, 1::2] = packed & 0x0F
+    codes -= 8.0
+    norms = np.maximum(np.linalg.norm(codes, axis=1, keepdims=True), 1e-12)
+    return np.asarray(codes / norms, dtype=np.float32)

@@ -13,6 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from servicekit.cache import user_cache_dir
 from services.classify.training.fit import FineTuneConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -48,7 +49,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--cache-dir",
         type=Path,
-        default=Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "carepulse",
+        default=user_cache_dir(),
         help="embeddings, the held-out intent split and downloads go here",
     )
     parser.add_argument(

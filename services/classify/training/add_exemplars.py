@@ -1,14 +1,15 @@
-"""Add an intent exemplar memory to a trained bundle, as a new bundle version.
+"""Add exemplar memories for both heads to a trained bundle, as a new bundle version.
 
     python -m services.classify.training.add_exemplars --bundle models/classify/v2 \\
         --data-dir ../shared/datasets --version v3
 
-Re-creates the bundle's Banking77 splits (same seed and fractions), embeds them with the
+Re-creates the bundle's data splits (same seed, fractions and tweet subset), embeds them with the
 bundle's fine-tuned encoder on the path that serves queries (`--forward`: int8 ONNX Runtime on
 CPUs, the default deployment, or float32 TensorFlow as on GPUs: neighbour ranks are sensitive
 to the ~0.01 cosine between the two), chooses the vote settings on the validation split,
 scores the held-out split, and writes `models/classify/<version>`: the same heads and adapters
-plus `exemplars.safetensors`, with updated metrics and model card. A few minutes on 2 cores.
+plus `intent_exemplars.safetensors` and `sentiment_exemplars.safetensors`, with updated metrics
+and model card. A few minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -18,8 +19,17 @@ import logging
 import os
 import shlex
 import sys
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from servicekit.cache import user_cache_dir
+
+if TYPE_CHECKING:
+    from services.classify.bundle import SoftmaxHead
+    from services.classify.training.datasets import LabeledTexts
+    from services.classify.training.train import Splits
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -43,7 +53,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--cache-dir",
         type=Path,
-        default=Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "carepulse",
+        default=user_cache_dir(),
     )
     return parser.parse_args(argv)
 
@@ -54,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Imported here so TF_CPP_MIN_LOG_LEVEL is set before TensorFlow loads.
     from services.classify.bundle import MODEL_CARD_FILE, load_bundle, save_bundle
-    from services.classify.training.exemplars import build_intent_exemplars
+    from services.classify.training.exemplars import Metric, build_exemplars
     from services.classify.training.train import TrainingConfig, load_splits, score_blended
     from textencoder import SentenceEncoder
 
@@ -67,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         version=args.version,
         cache_dir=args.cache_dir,
         command="",
+        sentiment_train_size=int(recorded.get("sentiment_train_size", 0)),
         val_fraction=float(recorded.get("val_fraction", 0.1)),
         intent_eval_fraction=float(recorded.get("intent_eval_fraction", 0.1)),
         seed=int(recorded.get("seed", 0)),
@@ -75,43 +86,40 @@ def main(argv: list[str] | None = None) -> None:
     encoder = SentenceEncoder()
     if bundle.adapters is not None:
         encoder.merge_adapters(bundle.adapters)
-
     forward = encoder.int8() if args.forward == "int8" else encoder
 
-    def embedded(texts: list[str]) -> Any:
-        return forward.encode(texts, batch_size=32)
+    def embedded(data: LabeledTexts) -> tuple[Any, Sequence[str]]:
+        return forward.encode(data.texts, batch_size=32), data.labels
 
-    exemplars, choice = build_intent_exemplars(
-        bundle.intent,
-        (embedded(splits.intent_train.texts), splits.intent_train.labels),
-        (embedded(splits.intent_val.texts), splits.intent_val.labels),
-    )
-    report = score_blended(
-        bundle.intent, exemplars, embedded(splits.intent_eval.texts), splits.intent_eval.labels
-    )
     command = "python -m services.classify.training.add_exemplars " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
     metrics = dict(bundle.metrics)
-    metrics["intent_head_only"] = metrics["intent"]
-    metrics["intent"] = dict(metrics["intent"]) | {"evaluation": report.to_json()}
-    metrics["intent_exemplars"] = {
-        "count": int(exemplars.vectors.shape[0]),
-        "forward": args.forward,
-        "k": choice.k,
-        "temperature": choice.temperature,
-        "weight": choice.weight,
-        "validation_accuracy": choice.val_accuracy,
-        "validation_log_loss": choice.val_log_loss,
-        "head_only_validation_accuracy": choice.head_val_accuracy,
-        "command": command,
-    }
     card = (args.bundle / MODEL_CARD_FILE).read_text(encoding="utf-8")
     card = card.replace(f"model {bundle.version}", f"model {args.version}", 1)
-    head_only = metrics["intent_head_only"]["evaluation"]
-    card += _exemplar_section(
-        bundle.version, command, metrics["intent_exemplars"], report.to_json(), head_only
-    )
+    indexes = {}
+    tasks: list[tuple[str, SoftmaxHead, LabeledTexts, LabeledTexts, LabeledTexts, Metric]] = [
+        ("intent", bundle.intent, *_splits_of(splits, "intent"), "accuracy"),
+        ("sentiment", bundle.sentiment, *_splits_of(splits, "sentiment"), "macro_recall"),
+    ]
+    for name, head, train, val, held_out, metric in tasks:
+        index, choice = build_exemplars(head, embedded(train), embedded(val), metric)
+        report = score_blended(head, index, *embedded(held_out)).to_json()
+        indexes[name] = index
+        metrics[f"{name}_head_only"] = metrics[name]
+        metrics[name] = dict(metrics[name]) | {"evaluation": report}
+        metrics[f"{name}_exemplars"] = {
+            "count": int(index.vectors.shape[0]),
+            "forward": args.forward,
+            "command": command,
+            **asdict(choice),
+        }
+        head_only = metrics[f"{name}_head_only"]["evaluation"]
+        card += _exemplar_section(
+            name, bundle.version, metrics[f"{name}_exemplars"], report, head_only
+        )
+        print(f"{name} held-out: {report | {'per_class': '...'}}")
+    card += f"\nCommand: `{command}`\n"
     out = save_bundle(
         output,
         version=args.version,
@@ -122,38 +130,44 @@ def main(argv: list[str] | None = None) -> None:
         metrics=metrics,
         model_card=card,
         adapters=bundle.adapters,
-        intent_exemplars=exemplars,
+        sentiment_exemplars=indexes["sentiment"],
+        intent_exemplars=indexes["intent"],
     )
-    print(f"bundle written to {out}: intent held-out {report.to_json() | {'per_class': '...'}}")
+    print(f"bundle written to {out}")
+
+
+def _splits_of(splits: Splits, task: str) -> tuple[LabeledTexts, LabeledTexts, LabeledTexts]:
+    if task == "intent":
+        return splits.intent_train, splits.intent_val, splits.intent_eval
+    return splits.sentiment_train, splits.sentiment_val, splits.sentiment_eval
 
 
 def _exemplar_section(
+    name: str,
     base: str,
-    command: str,
     settings: dict[str, Any],
     blended: dict[str, Any],
     head_only: dict[str, Any],
 ) -> str:
-    def row(name: str, m: dict[str, Any]) -> str:
-        return f"| {name} | {m['accuracy']} | {m['macro_recall']} | {m['macro_f1']} | {m['ece']} |"
+    def row(label: str, m: dict[str, Any]) -> str:
+        return f"| {label} | {m['accuracy']} | {m['macro_recall']} | {m['macro_f1']} | {m['ece']} |"
 
+    balancing = ", divided by each label's share of the exemplars," if settings["balanced"] else ""
     return f"""
-## Intent exemplars (added to {base})
+## {name.capitalize()} exemplars (added to {base})
 
-`exemplars.safetensors` holds the fine-tuned encoder's vectors of the {settings["count"]:,}
-Banking77 training and validation messages (stored int8, one scale per row), computed on the
-{settings["forward"]} forward pass, the one that serves queries on CPUs; a float32 (GPU) query
-against them loses a little accuracy, since neighbour ranks move with the ~0.01 cosine between
-the two passes. An intent's vote is the
-softmax (temperature {settings["temperature"]}) over the similarities of the {settings["k"]}
-nearest messages; the served distribution is {settings["weight"]} x votes +
-{1 - settings["weight"]:g} x head probabilities. The three settings were chosen by accuracy on
-the validation split (votes from the training split): {settings["validation_accuracy"]} against
-the head's {settings["head_only_validation_accuracy"]}. The held-out split is not in the index.
+`{name}_exemplars.safetensors` holds the fine-tuned encoder's vectors of the
+{settings["count"]:,} {name} training and validation messages (stored as 4-bit codes),
+computed on the {settings["forward"]} forward pass, the one that serves queries on CPUs; a
+float32 (GPU) query against them loses a little, since neighbour ranks move with the ~0.01
+cosine between the two passes. A label's vote is the softmax (temperature
+{settings["temperature"]}) over the similarities of the {settings["k"]} nearest
+messages{balancing}; the served distribution is {settings["weight"]} x votes +
+{1 - settings["weight"]:g} x head probabilities. The settings were chosen by validation
+{settings["metric"]} (votes from the training split): {settings["val_score"]} against the
+head's {settings["head_val_score"]}. The held-out split is not in the index.
 
-Command: `{command}`
-
-| held-out intent (n={blended["n"]}) | accuracy | macro recall | macro F1 | ECE |
+| held-out {name} (n={blended["n"]}) | accuracy | macro recall | macro F1 | ECE |
 |---|---|---|---|---|
 {row("head only", head_only)}
 {row("head + exemplars", blended)}

@@ -9,6 +9,7 @@ import pytest
 
 from services.classify.bundle import (
     ADAPTERS_FILE,
+    EXEMPLAR_FILES,
     SENTIMENT_LABELS,
     BundleError,
     EncoderMismatch,
@@ -74,14 +75,15 @@ def test_committed_bundles_are_small_complete_and_pin_the_installed_encoder(vers
     files = {p.name for p in path.iterdir()}
     assert {"heads.safetensors", "labels.json", "metrics.json", "MODEL_CARD.md"} <= files
     assert "manifest.json" in files
-    exemplars = path / "exemplars.safetensors"
-    assert sum(p.stat().st_size for p in path.iterdir() if p != exemplars) < 2_000_000
-    assert not exemplars.exists() or exemplars.stat().st_size < 4_000_000
+    exemplars = {path / name for name in EXEMPLAR_FILES.values()}
+    assert sum(p.stat().st_size for p in path.iterdir() if p not in exemplars) < 2_000_000
+    assert sum(p.stat().st_size for p in exemplars if p.exists()) < 10_000_000
     bundle = load_bundle(path, encoder_dir=default_model_dir())
     assert len(bundle.intent.labels) == 77
     assert bundle.sentiment.labels == SENTIMENT_LABELS
     assert (bundle.adapters is None) == (version == "v1")
     assert (bundle.intent_exemplars is not None) == (version == "v3")
+    assert (bundle.sentiment_exemplars is not None) == (version == "v3")
 
 
 def tiny_adapters(seed: int = 0) -> EncoderAdapters:

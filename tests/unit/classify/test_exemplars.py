@@ -7,7 +7,7 @@ import numpy.typing as npt
 import pytest
 
 from services.classify.bundle import (
-    EXEMPLARS_FILE,
+    EXEMPLAR_FILES,
     BundleError,
     ModelBundle,
     SoftmaxHead,
@@ -15,7 +15,7 @@ from services.classify.bundle import (
     save_bundle,
 )
 from services.classify.exemplars import ExemplarIndex, ExemplarIndexError
-from services.classify.training.exemplars import build_intent_exemplars
+from services.classify.training.exemplars import build_exemplars
 
 
 def unit(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
@@ -50,15 +50,29 @@ def test_blend_weight_shares_the_distribution_between_head_and_votes() -> None:
         assert index.blend(head, query)[0, 1] == pytest.approx(expected, abs=1e-3)
 
 
-def test_index_round_trips_through_int8_storage(tmp_path: Path) -> None:
+def test_balanced_votes_undo_the_label_imbalance_of_the_exemplars() -> None:
+    rng = np.random.default_rng(6)
+    centre = unit(rng.normal(size=(1, 384)))
+    # One tight cluster: 9 exemplars labelled 0, 3 labelled 1, equally close to the query.
+    vectors = unit(np.repeat(centre, 12, axis=0) + rng.normal(0, 1e-4, (12, 384)))
+    labels = np.array([0] * 9 + [1] * 3)
+    plain = ExemplarIndex(vectors, labels, n_labels=2, k=12, temperature=1.0, weight=1.0)
+    balanced = ExemplarIndex(vectors, labels, 2, 12, 1.0, 1.0, balanced=True)
+    np.testing.assert_allclose(plain.votes(centre)[0], [0.75, 0.25], atol=1e-3)
+    np.testing.assert_allclose(balanced.votes(centre)[0], [0.5, 0.5], atol=1e-3)
+
+
+def test_index_round_trips_through_4bit_storage(tmp_path: Path) -> None:
     vectors, labels = clustered(10, 4, seed=2)
-    index = ExemplarIndex(vectors, labels, n_labels=4, k=3, temperature=0.1, weight=0.5)
+    index = ExemplarIndex(vectors, labels, 4, k=3, temperature=0.1, weight=0.5, balanced=True)
     index.save(tmp_path / "exemplars.safetensors")
     loaded = ExemplarIndex.load(tmp_path / "exemplars.safetensors")
     assert (loaded.k, loaded.temperature, loaded.weight, loaded.n_labels) == (3, 0.1, 0.5, 4)
+    assert loaded.balanced
     np.testing.assert_array_equal(loaded.label_ids, labels)
-    assert np.min(np.sum(loaded.vectors * vectors, axis=1)) > 0.9999
-    assert (tmp_path / "exemplars.safetensors").stat().st_size < vectors.nbytes / 3  # int8
+    assert np.min(np.sum(loaded.vectors * vectors, axis=1)) > 0.97
+    np.testing.assert_allclose(np.linalg.norm(loaded.vectors, axis=1), 1.0, atol=1e-5)
+    assert (tmp_path / "exemplars.safetensors").stat().st_size < vectors.nbytes / 7  # 4-bit
 
 
 def test_inconsistent_indexes_are_refused() -> None:
@@ -78,13 +92,14 @@ def test_settings_are_chosen_on_validation_and_the_index_holds_train_and_val() -
     # A head that always says "a": only the votes can get the other labels right.
     kernel = np.zeros((384, 4), dtype=np.float32)
     head = SoftmaxHead(names, kernel, np.array([5.0, 0, 0, 0], dtype=np.float32))
-    index, choice = build_intent_exemplars(
+    index, choice = build_exemplars(
         head,
         (train_vectors, [names[i] for i in train_labels]),
         (val_vectors, [names[i] for i in val_labels]),
+        "accuracy",
     )
-    assert choice.head_val_accuracy == pytest.approx(0.25)
-    assert choice.val_accuracy == 1.0 and choice.weight == 1.0
+    assert choice.head_val_score == pytest.approx(0.25)
+    assert choice.val_score == 1.0 and choice.weight == 1.0
     assert index.vectors.shape == (32 + 12, 384)
 
 
@@ -112,9 +127,10 @@ def test_bundle_serves_blended_intents_and_checks_the_exemplar_file(
         bundle.intent_probabilities(logits, vectors), bundle.intent.probabilities(vectors)
     )
 
-    ExemplarIndex(vectors[:-1], labels[:-1], n_labels, 2, 0.05, 1.0).save(path / EXEMPLARS_FILE)
+    stored = path / EXEMPLAR_FILES["intent"]
+    ExemplarIndex(vectors[:-1], labels[:-1], n_labels, 2, 0.05, 1.0).save(stored)
     with pytest.raises(BundleError, match="checksum"):
         load_bundle(path)
-    (path / EXEMPLARS_FILE).unlink()
+    stored.unlink()
     with pytest.raises(BundleError, match="missing"):
         load_bundle(path)
