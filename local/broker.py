@@ -12,6 +12,7 @@ from pathlib import Path
 from string import Template
 
 from local.processes import ManagedProcess
+from servicekit.cache import user_cache_dir
 
 KAFKA_DIR = Path(__file__).parent / "kafka"
 
@@ -22,8 +23,7 @@ def kafka_libs_dir() -> Path:
     if configured:
         return Path(configured)
     version = re.search(r"<kafka.version>(.+)</kafka.version>", (KAFKA_DIR / "pom.xml").read_text())
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return cache / "carepulse" / f"kafka-{version.group(1) if version else ''}" / "libs"
+    return user_cache_dir() / f"kafka-{version.group(1) if version else ''}" / "libs"
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,7 @@ class SentenceEncoder:
         self._adapters_sha256 = adapters.sha256
 
     def int8(self) -> Int8Encoder:
-        """The forward pass as dynamic-range int8 TFLite (CPU), converted once per weights."""
+        """The forward pass as dynamic int8 ONNX Runtime (CPU), built once per weights."""
         from textencoder.quantized import Int8Encoder
 
         if self._int8 is None or self._int8[0] != self._adapters_sha256:
@@ -290,7 +290,7 @@ class SentenceEncoder:
 
 
 def _mean_pool_normalise(hidden: Any, attention_mask: Any) -> Any:
-    mask = tf.expand_dims(tf.cast(attention_mask, tf.float32), -1)  # TFLite-convertible
+    mask = tf.expand_dims(tf.cast(attention_mask, tf.float32), -1)
     summed = tf.reduce_sum(tf.cast(hidden, tf.float32) * mask, axis=1)
     counts = tf.maximum(tf.reduce_sum(mask, axis=1), 1e-9)
     return tf.math.l2_normalize(summed / counts, axis=1)

@@ -170,26 +170,8 @@ def _transformer_block(
         ms=True,
         num_heads=heads,
     )
-    projected = g.op(
-        "MatMul",
-        [
-            context,
-            g.constant(f"l{layer}_attn_out_kernel", weights[f"{p}attention/output/dense/kernel"]),
-        ],
-        f"l{layer}_attn_out",
-    )
-    attended = g.op(
-        "SkipLayerNormalization",
-        [
-            projected,
-            hidden,
-            g.constant(f"l{layer}_attn_ln_gamma", weights[f"{p}attention/output/LayerNorm/gamma"]),
-            g.constant(f"l{layer}_attn_ln_beta", weights[f"{p}attention/output/LayerNorm/beta"]),
-            g.constant(f"l{layer}_attn_out_bias", weights[f"{p}attention/output/dense/bias"]),
-        ],
-        f"l{layer}_attended",
-        ms=True,
-        epsilon=epsilon,
+    attended = _project_add_norm(
+        g, weights, (context, hidden), f"{p}attention/output", f"l{layer}_attn", epsilon
     )
     expanded = g.op(
         "MatMul",
@@ -202,21 +184,37 @@ def _transformer_block(
         f"l{layer}_gelu",
         ms=True,
     )
-    contracted = g.op(
+    return _project_add_norm(
+        g, weights, (activated, attended), f"{p}output", f"l{layer}_ffn", epsilon
+    )
+
+
+def _project_add_norm(
+    g: _GraphBuilder,
+    weights: dict[str, npt.NDArray[np.float32]],
+    inputs: tuple[str, str],
+    path: str,
+    name: str,
+    epsilon: float,
+) -> str:
+    """LayerNorm(residual + x·W + b) for `inputs` (x, residual): BERT's output sub-layer, with
+    the bias folded into ORT's fused norm. Output `<name>_normed`."""
+    x, residual = inputs
+    projected = g.op(
         "MatMul",
-        [activated, g.constant(f"l{layer}_ffn_out_kernel", weights[f"{p}output/dense/kernel"])],
-        f"l{layer}_ffn_out",
+        [x, g.constant(f"{name}_out_kernel", weights[f"{path}/dense/kernel"])],
+        f"{name}_out",
     )
     return g.op(
         "SkipLayerNormalization",
         [
-            contracted,
-            attended,
-            g.constant(f"l{layer}_ffn_ln_gamma", weights[f"{p}output/LayerNorm/gamma"]),
-            g.constant(f"l{layer}_ffn_ln_beta", weights[f"{p}output/LayerNorm/beta"]),
-            g.constant(f"l{layer}_ffn_out_bias", weights[f"{p}output/dense/bias"]),
+            projected,
+            residual,
+            g.constant(f"{name}_ln_gamma", weights[f"{path}/LayerNorm/gamma"]),
+            g.constant(f"{name}_ln_beta", weights[f"{path}/LayerNorm/beta"]),
+            g.constant(f"{name}_out_bias", weights[f"{path}/dense/bias"]),
         ],
-        f"l{layer + 1}_output",
+        f"{name}_normed",
         ms=True,
         epsilon=epsilon,
     )

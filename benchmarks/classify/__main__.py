@@ -87,46 +87,25 @@ def main(argv: list[str] | None = None) -> None:
             texts_file.write_text(json.dumps(chunk), encoding="utf-8")
             naive_file = Path(tmp) / f"round{round_no}-naive.json"
             naive_file.write_text(json.dumps(chunk[: args.naive_n]), encoding="utf-8")
-            threads = ["--threads", str(args.threads)]
+
+            bench_python = str(args.bench_python)
+            st_module = "sentence_transformers_run"
             runs: dict[str, Callable[[], float]] = {
                 "engine": partial(_engine_rate, server.port, chunk, args.batch, args.concurrency),
                 "sentence_transformers": partial(
-                    _subprocess_rate,
-                    [
-                        str(args.bench_python),
-                        "-m",
-                        f"{__package__}.sentence_transformers_run",
-                        "--texts",
-                        str(texts_file),
-                        *threads,
-                    ],
-                    env,
+                    _module_rate, bench_python, st_module, texts_file, args.threads, env
                 ),
                 # On a shared, oversubscribed CPU PyTorch's OpenMP pool can lose badly with 2
                 # threads; one thread shows whether a win is only that.
                 "sentence_transformers_1_thread": partial(
-                    _subprocess_rate,
-                    [
-                        str(args.bench_python),
-                        "-m",
-                        f"{__package__}.sentence_transformers_run",
-                        "--texts",
-                        str(texts_file),
-                        "--threads",
-                        "1",
-                    ],
-                    env,
+                    _module_rate, bench_python, st_module, texts_file, 1, env
                 ),
                 "naive_pipeline": partial(
-                    _subprocess_rate,
-                    [
-                        sys.executable,
-                        "-m",
-                        f"{__package__}.naive_pipeline_run",
-                        "--texts",
-                        str(naive_file),
-                        *threads,
-                    ],
+                    _module_rate,
+                    sys.executable,
+                    "naive_pipeline_run",
+                    naive_file,
+                    args.threads,
                     env,
                 ),
             }
@@ -189,6 +168,12 @@ def _engine_rate(port: int, texts: list[str], batch: int, concurrency: int) -> f
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             done = sum(pool.map(call, batches))
         return done / (time.perf_counter() - started)
+
+
+def _module_rate(python: str, module: str, texts: Path, threads: int, env: dict[str, str]) -> float:
+    """msgs/s printed by `python -m benchmarks.classify.<module> --texts ... --threads ...`."""
+    command = [python, "-m", f"{__package__}.{module}", "--texts", str(texts)]
+    return _subprocess_rate([*command, "--threads", str(threads)], env)
 
 
 def _subprocess_rate(command: list[str], env: dict[str, str]) -> float:

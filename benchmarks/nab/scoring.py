@@ -166,19 +166,7 @@ def sweep_best_threshold(
         if last_of_group and total + fp_total > best[0]:
             best = (total + fp_total, point.anomaly_score, len(detected), fp_count)
     raw, threshold, tp, fp = best
-    perfect = profile.tp_weight * window_count
-    normalized = 100.0 * (raw - null) / (perfect - null) if perfect != null else 0.0
-    return ProfileResult(
-        profile=profile.name,
-        threshold=threshold,
-        raw=raw,
-        null=null,
-        perfect=perfect,
-        normalized=normalized,
-        true_positives=tp,
-        false_positives=fp,
-        false_negatives=len(window_scores) - tp,
-    )
+    return _result(profile, window_count, threshold, raw, null, tp, fp, len(window_scores) - tp)
 
 
 def score_at_threshold(
@@ -200,6 +188,21 @@ def score_at_threshold(
             window_scores[point.window] = max(window_scores[point.window], candidate)
     raw = sum(window_scores.values()) + fp_total
     detected = sum(1 for score in window_scores.values() if score > -profile.fn_weight)
+    missed = len(window_scores) - detected
+    return _result(profile, window_count, threshold, raw, null, detected, fp_count, missed)
+
+
+def _result(
+    profile: CostProfile,
+    window_count: int,
+    threshold: float,
+    raw: float,
+    null: float,
+    true_positives: int,
+    false_positives: int,
+    false_negatives: int,
+) -> ProfileResult:
+    """Normalise `raw` so the null detector scores 0 and the perfect one 100 (NAB paper)."""
     perfect = profile.tp_weight * window_count
     normalized = 100.0 * (raw - null) / (perfect - null) if perfect != null else 0.0
     return ProfileResult(
@@ -209,9 +212,9 @@ def score_at_threshold(
         null=null,
         perfect=perfect,
         normalized=normalized,
-        true_positives=detected,
-        false_positives=fp_count,
-        false_negatives=len(window_scores) - detected,
+        true_positives=true_positives,
+        false_positives=false_positives,
+        false_negatives=false_negatives,
     )
 
 
