@@ -143,12 +143,14 @@ class FakeAlerts(alert_pb2_grpc.AlertServiceServicer):  # type: ignore[misc]
     def StreamAlerts(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         self.stream_requests.append(request)
         done = threading.Event()
+        # Set from the callback: gRPC stops iterating a generator whose call was cancelled,
+        # so code after a yield never runs when the caller leaves mid-replay.
         context.add_callback(done.set)
+        context.add_callback(self.stream_cancelled.set)
         for event in self.events:
             if event.sequence > request.after_sequence:
                 yield event
         done.wait()  # follows forever, like the real service, until the caller leaves
-        self.stream_cancelled.set()
 
     def Acknowledge(self, request: Any, context: grpc.ServicerContext) -> Any:
         if request.alert_id == "a-missing":
