@@ -70,10 +70,12 @@ typecheck: install
 # ---- models: training and evaluation (each prints one JSON object as its last line) ----
 DATA_DIR ?= ../shared/datasets
 
-train: install ## fine-tune classify (LoRA + heads) on DATA_DIR: models/classify/v2, then v3 (+ exemplars)
+train: install ## fine-tune classify on DATA_DIR: models/classify/v2, v3 (+ exemplars), v4 (+ n-grams)
 	nice $(BIN)/python -m services.classify.training --data-dir $(DATA_DIR)
 	nice $(BIN)/python -m services.classify.training.add_exemplars --bundle models/classify/v2 \
 	  --data-dir $(DATA_DIR) --version v3
+	nice $(BIN)/python -m services.classify.training.add_ngrams --bundle models/classify/v3 \
+	  --data-dir $(DATA_DIR) --version v4
 
 eval-intent: install ## score intent on a text,category CSV: make eval-intent FILE=...
 	$(BIN)/python -m services.classify.evaluate --csv $(FILE)

@@ -288,7 +288,8 @@ class ClassificationEngine:
         passes = 0
         if vectors is not None:
             passes += -(-len(plain) // self._rows_per_pass)
-            for key, prediction in zip(plain, self._predict(vectors), strict=True):
+            predictions = self._predict(list(plain.values()), vectors)
+            for key, prediction in zip(plain, predictions, strict=True):
                 entries[key] = _CacheEntry(prediction, None)
         if explain:
             predictions = self._explain(list(explain.values()))
@@ -309,20 +310,24 @@ class ClassificationEngine:
                     self._cache.popitem(last=False)
         return entries
 
-    def _predict(self, vectors: npt.NDArray[np.float32]) -> list[Prediction]:
+    def _predict(self, texts: Sequence[str], vectors: npt.NDArray[np.float32]) -> list[Prediction]:
         return self._from_logits(
-            vectors, self._bundle.sentiment.logits(vectors), self._bundle.intent.logits(vectors)
+            texts,
+            vectors,
+            self._bundle.sentiment.logits(vectors),
+            self._bundle.intent.logits(vectors),
         )
 
     def _from_logits(
         self,
+        texts: Sequence[str],
         vectors: npt.NDArray[np.float32],
         sentiment_logits: npt.NDArray[np.float32],
         intent_logits: npt.NDArray[np.float32],
         attributions: Sequence[tuple[TokenAttributions, TokenAttributions]] | None = None,
     ) -> list[Prediction]:
         s_head, i_head = self._bundle.sentiment, self._bundle.intent
-        s_probs = self._bundle.sentiment_probabilities(sentiment_logits, vectors)
+        s_probs = self._bundle.sentiment_probabilities(sentiment_logits, vectors, texts)
         i_probs = self._bundle.intent_probabilities(intent_logits, vectors)
         s_best, i_best = s_probs.argmax(axis=1), i_probs.argmax(axis=1)
         top_intents = np.argsort(-i_probs, axis=1, kind="stable")[:, :INTENT_CANDIDATES]
@@ -363,7 +368,9 @@ class ClassificationEngine:
                 for r in range(len(rows))
             ]
             for row, prediction in zip(
-                rows, self._from_logits(vectors, s_logits, i_logits, pairs), strict=True
+                rows,
+                self._from_logits([texts[i] for i in rows], vectors, s_logits, i_logits, pairs),
+                strict=True,
             ):
                 out[row] = prediction
         return [p for p in out if p is not None]

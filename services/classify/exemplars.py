@@ -92,7 +92,7 @@ class ExemplarIndex:
 
     @classmethod
     def load(cls, path: Path) -> ExemplarIndex:
-        from safetensors import safe_open
+        from safetensors import SafetensorError, safe_open
 
         try:
             with safe_open(str(path), framework="numpy") as f:
@@ -107,7 +107,7 @@ class ExemplarIndex:
                 weight=float(metadata["weight"]),
                 balanced=metadata.get("balanced") == "True",
             )
-        except (KeyError, ValueError, OSError) as e:
+        except (KeyError, ValueError, OSError, SafetensorError) as e:
             raise ExemplarIndexError(f"unreadable exemplar index {path}: {e}") from e
 
 

@@ -64,29 +64,14 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Imported here so TF_CPP_MIN_LOG_LEVEL is set before TensorFlow loads.
     from services.classify.bundle import MODEL_CARD_FILE, load_bundle, save_bundle
+    from services.classify.training.bundle_data import bundle_splits, served_forward
     from services.classify.training.exemplars import Metric, build_exemplars
-    from services.classify.training.train import TrainingConfig, load_splits, score_blended
-    from textencoder import SentenceEncoder
+    from services.classify.training.train import score_blended
 
     bundle = load_bundle(args.bundle)
-    recorded = bundle.metrics.get("training", {}).get("config", {})
     output = args.output or REPO_ROOT / "models" / "classify" / args.version
-    config = TrainingConfig(
-        data_dir=args.data_dir,
-        output_dir=output,
-        version=args.version,
-        cache_dir=args.cache_dir,
-        command="",
-        sentiment_train_size=int(recorded.get("sentiment_train_size", 0)),
-        val_fraction=float(recorded.get("val_fraction", 0.1)),
-        intent_eval_fraction=float(recorded.get("intent_eval_fraction", 0.1)),
-        seed=int(recorded.get("seed", 0)),
-    )
-    splits = load_splits(config)
-    encoder = SentenceEncoder()
-    if bundle.adapters is not None:
-        encoder.merge_adapters(bundle.adapters)
-    forward = encoder.int8() if args.forward == "int8" else encoder
+    splits = bundle_splits(bundle, args.data_dir, args.cache_dir)
+    forward = served_forward(bundle, args.forward)
 
     def embedded(data: LabeledTexts) -> tuple[Any, Sequence[str]]:
         return forward.encode(data.texts, batch_size=32), data.labels

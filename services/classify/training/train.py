@@ -90,6 +90,9 @@ class Splits:
     sentiment_train: LabeledTexts
     sentiment_val: LabeledTexts
     sentiment_eval: LabeledTexts
+    # Training tweets outside the subset used to fit (empty when all are used): never seen by
+    # the encoder, heads or exemplars, so they can choose what is stacked on top of them.
+    sentiment_unseen: LabeledTexts
     heldout_csv: Path
 
 
@@ -109,10 +112,11 @@ def load_splits(config: TrainingConfig) -> Splits:
     tweets_dir = config.data_dir / "tweeteval_sentiment"
     tweets = read_tweeteval_pair(tweets_dir / "train_text.txt", tweets_dir / "train_labels.txt")
     tweets_eval = read_tweeteval_pair(tweets_dir / "val_text.txt", tweets_dir / "val_labels.txt")
+    unseen = tweets.subset([])
     if config.sentiment_train_size:
-        tweets = tweets.subset(
-            stratified_subset(tweets.labels, config.sentiment_train_size, config.seed)
-        )
+        used = stratified_subset(tweets.labels, config.sentiment_train_size, config.seed)
+        unseen = tweets.subset(np.setdiff1d(np.arange(len(tweets)), used))
+        tweets = tweets.subset(used)
     tweet_train_rows, tweet_val_rows = stratified_split(
         tweets.labels, config.val_fraction, config.seed
     )
@@ -124,6 +128,7 @@ def load_splits(config: TrainingConfig) -> Splits:
         sentiment_train=tweets.subset(tweet_train_rows),
         sentiment_val=tweets.subset(tweet_val_rows),
         sentiment_eval=tweets_eval,
+        sentiment_unseen=unseen,
         heldout_csv=heldout_csv,
     )
 

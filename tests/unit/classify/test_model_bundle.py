@@ -11,6 +11,7 @@ from services.classify.bundle import (
     ADAPTERS_FILE,
     EXEMPLAR_FILES,
     SENTIMENT_LABELS,
+    SENTIMENT_NGRAMS_FILE,
     BundleError,
     EncoderMismatch,
     ModelBundle,
@@ -67,7 +68,7 @@ def test_load_fails_when_labels_do_not_fit_the_heads(bundle_dir: Path, tmp_path:
         load_bundle(broken)
 
 
-@pytest.mark.parametrize("version", ["v1", "v2", "v3"])
+@pytest.mark.parametrize("version", ["v1", "v2", "v3", "v4"])
 def test_committed_bundles_are_small_complete_and_pin_the_installed_encoder(version: str) -> None:
     path = COMMITTED_BUNDLE.parent / version
     if not path.is_dir():
@@ -76,14 +77,18 @@ def test_committed_bundles_are_small_complete_and_pin_the_installed_encoder(vers
     assert {"heads.safetensors", "labels.json", "metrics.json", "MODEL_CARD.md"} <= files
     assert "manifest.json" in files
     exemplars = {path / name for name in EXEMPLAR_FILES.values()}
-    assert sum(p.stat().st_size for p in path.iterdir() if p not in exemplars) < 2_000_000
+    ngrams = path / SENTIMENT_NGRAMS_FILE
+    rest = [p for p in path.iterdir() if p not in exemplars and p != ngrams]
+    assert sum(p.stat().st_size for p in rest) < 2_000_000
     assert sum(p.stat().st_size for p in exemplars if p.exists()) < 10_000_000
+    assert not ngrams.exists() or ngrams.stat().st_size < 4_000_000
     bundle = load_bundle(path, encoder_dir=default_model_dir())
     assert len(bundle.intent.labels) == 77
     assert bundle.sentiment.labels == SENTIMENT_LABELS
     assert (bundle.adapters is None) == (version == "v1")
-    assert (bundle.intent_exemplars is not None) == (version == "v3")
-    assert (bundle.sentiment_exemplars is not None) == (version == "v3")
+    assert (bundle.intent_exemplars is not None) == (version >= "v3")
+    assert (bundle.sentiment_exemplars is not None) == (version >= "v3")
+    assert (bundle.sentiment_ngrams is not None) == (version >= "v4")
 
 
 def tiny_adapters(seed: int = 0) -> EncoderAdapters:

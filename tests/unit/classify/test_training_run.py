@@ -1,4 +1,4 @@
-"""Smoke test of the frozen-encoder training run (`make train --method frozen`) on tiny data."""
+"""Smoke tests of the frozen-encoder training run and of adding n-grams, on tiny data."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
+
 from services.classify.bundle import SENTIMENT_LABELS, load_bundle
+from services.classify.training import add_ngrams
 from services.classify.training.fit import HeadTrainingConfig
 from services.classify.training.train import TrainingConfig, run_training
 
@@ -43,19 +46,24 @@ def write_tiny_datasets(root: Path) -> Path:
     return root
 
 
-def test_frozen_training_writes_a_loadable_bundle_scored_on_held_out_data(tmp_path: Path) -> None:
+def train_tiny(tmp_path: Path, sentiment_train_size: int = 0) -> Path:
     quick = HeadTrainingConfig(max_epochs=30)
-    out = run_training(
+    return run_training(
         TrainingConfig(
             data_dir=write_tiny_datasets(tmp_path / "data"),
             output_dir=tmp_path / "bundle",
             version="smoke",
             cache_dir=tmp_path / "cache",
             command="pytest",
+            sentiment_train_size=sentiment_train_size,
             intent_head=quick,
             sentiment_head=quick,
         )
     )
+
+
+def test_frozen_training_writes_a_loadable_bundle_scored_on_held_out_data(tmp_path: Path) -> None:
+    out = train_tiny(tmp_path)
 
     bundle = load_bundle(out)
     assert bundle.version == "smoke"
@@ -69,3 +77,36 @@ def test_frozen_training_writes_a_loadable_bundle_scored_on_held_out_data(tmp_pa
     heldout = (tmp_path / "cache" / "eval" / "banking77_heldout.csv").read_text().splitlines()
     assert len(heldout) == 1 + 6
     assert "pytest" in (out / "MODEL_CARD.md").read_text()
+
+
+def test_ngrams_are_chosen_on_the_tweets_the_bundle_never_saw(tmp_path: Path) -> None:
+    out = train_tiny(tmp_path, sentiment_train_size=30)  # of 60 training tweets
+    target = tmp_path / "with-ngrams"
+    add_ngrams.main(
+        [
+            *("--bundle", str(out), "--data-dir", str(tmp_path / "data")),
+            *("--version", "smoke-ngrams", "--output", str(target)),
+            *("--cache-dir", str(tmp_path / "cache")),
+        ]
+    )
+
+    bundle = load_bundle(target)
+    assert bundle.version == "smoke-ngrams"
+    assert bundle.sentiment_ngrams is not None
+    metrics = json.loads((target / "metrics.json").read_text())
+    assert metrics["sentiment_ngrams"]["selection_size"] == 30
+    assert metrics["sentiment_ngrams"]["tweets"] == 60
+    assert metrics["sentiment"]["evaluation"]["n"] == 15
+    assert "Sentiment n-grams" in (target / "MODEL_CARD.md").read_text()
+
+
+def test_adding_ngrams_to_a_bundle_fitted_on_every_tweet_is_refused(tmp_path: Path) -> None:
+    out = train_tiny(tmp_path)
+    with pytest.raises(SystemExit, match="no unseen tweets"):
+        add_ngrams.main(
+            [
+                *("--bundle", str(out), "--data-dir", str(tmp_path / "data")),
+                *("--version", "x", "--output", str(tmp_path / "x")),
+                *("--cache-dir", str(tmp_path / "cache")),
+            ]
+        )
