@@ -33,6 +33,9 @@ _CHAR_SIZES = (2, 3, 4, 5)
 _FNV_OFFSET = np.uint32(2166136261)
 _FNV_PRIME = np.uint32(16777619)
 _BIGRAM_SEED = np.uint32(0x9E3779B9)
+_UTF8 = "utf-8"
+# A lone surrogate (JSON can carry one) must not fail the whole micro-batch; hash it as is.
+_LONE_SURROGATES = "surrogatepass"
 
 
 class NgramModelError(ValueError):
@@ -197,7 +200,7 @@ def _word_hashes(
     rows: list[int] = []
     hashes: list[int] = []
     for row, text in enumerate(texts):
-        words = [zlib.crc32(w.encode()) for w in _WORD.findall(text.lower())]
+        words = [zlib.crc32(w.encode(_UTF8, _LONE_SURROGATES)) for w in _WORD.findall(text.lower())]
         rows.extend([row] * len(words))
         hashes.extend(words)
     unigrams = np.array(hashes, dtype=np.uint32)
@@ -213,7 +216,10 @@ def _char_hashes(
     texts: Sequence[str],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32]]:
     """(row, hash) of every 2-5-byte gram inside each space-padded token, all texts at once."""
-    padded = [[b" " + t.encode() + b" " for t in text.lower().split()] for text in texts]
+    padded = [
+        [b" " + t.encode(_UTF8, _LONE_SURROGATES) + b" " for t in text.lower().split()]
+        for text in texts
+    ]
     lengths = np.array([len(t) for tokens in padded for t in tokens], dtype=np.int64)
     token_rows = np.repeat(np.arange(len(texts)), [len(tokens) for tokens in padded])
     data = np.frombuffer(b"".join(t for tokens in padded for t in tokens), dtype=np.uint8)

@@ -50,7 +50,7 @@ def test_features_are_deterministic_and_split_into_a_word_and_a_character_bank()
 
 
 def test_a_text_counts_the_same_alone_and_in_any_batch() -> None:
-    texts = ["so great today", "", "awful, truly awful", "x"]
+    texts = ["so great today", "", "awful, truly awful", "x", "lone \ud800 surrogate"]
     batch = SMALL.count_rows(texts)
     for row, text in enumerate(texts):
         alone = SMALL.count_rows([text])
