@@ -384,8 +384,9 @@ class ClassificationEngine:
 
     def _explain_graph(self, input_ids: Any, attention_mask: Any) -> tuple[Any, ...]:
         """Pooled vectors, logits of both heads, and gradient x input on the word embeddings
-        of each head's argmax (exemplar votes are not differentiable here; where they change
-        the served label, the attributions still explain the head's own choice)."""
+        of each head's argmax (exemplar votes and the sentiment n-gram model are not
+        differentiable here; where they change the served label, the attributions still
+        explain the head's own choice)."""
         embeds = tf.gather(self._encoder.word_embeddings, input_ids)
         with tf.GradientTape(persistent=True) as tape:
             tape.watch(embeds)
