@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from services.classify.bundle import softmax
 from services.classify.ngrams import CountRows, NgramFeaturizer, NgramModel
 from services.classify.training.exemplars import score
 from services.classify.training.fit import fit_temperature
@@ -171,9 +172,7 @@ def choose_blend(
     """Temperature by NLL, then the blend weight with the best macro recall (log loss breaks
     ties), both on texts neither model was fitted on."""
     temperature = fit_temperature(ngram_logits, gold)
-    scaled = ngram_logits / np.float32(temperature)
-    exp = np.exp(scaled - scaled.max(axis=1, keepdims=True))
-    ngram_probabilities = exp / exp.sum(axis=1, keepdims=True)
+    ngram_probabilities = softmax(ngram_logits / np.float32(temperature))
     best: tuple[tuple[float, float], float] | None = None
     for weight in BLEND_WEIGHTS:
         mixed = (1.0 - weight) * encoder_probabilities + weight * ngram_probabilities
