@@ -16,8 +16,10 @@ Each point is scored from the points before it and itself only, with constant wo
    ``shift_run_points`` values outside the trimmed band of the ``shift_reference_points``
    values before them, in units of ``shift_break`` band widths. It catches shifts that are
    large for the series' recent behaviour but small against a range once stretched by a far
-   bigger excursion. ``score = novelty / (novelty + 1)``, so a novelty scores >= 0.5 and a
-   familiar pattern < 0.5.
+   bigger excursion. So, for timestamped points, does a sustained shift of the series against
+   itself one day and one week earlier (:mod:`.seasonal`), where seasonality explains most of
+   its band. ``score = novelty / (novelty + 1)``, so a novelty scores >= 0.5 and a familiar
+   pattern < 0.5.
 4. Reporting discipline (what NAB-style evaluation and on-call humans both reward): a novelty
    is only reported (kept >= 0.5) if the model had been stable for ``quiet_points`` (no new
    prototype), otherwise it is part of a noisy regime; after a report, scores are damped for
@@ -36,11 +38,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from services.alert.level_shift import LevelShiftNovelty
+from services.alert.seasonal import SeasonalShiftNovelty
 
 _REPORT_LEVEL = 0.5  # score of a novelty exactly at the radius
 _SUPPRESSED_CAP = 0.49  # a suppressed novelty never reaches the report level
-_STATE_VERSION = 3
-_READABLE_VERSIONS = (1, 2, _STATE_VERSION)
+_STATE_VERSION = 4
+_READABLE_VERSIONS = (1, 2, 3, _STATE_VERSION)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,12 @@ class DetectorConfig:
     novelty_rate_discount: how much a high recent rate of new prototypes weakens the pattern
         novelty (0 disables).
     novelty_rate_points: time constant, in points, of that rate (an exponential average).
+    season_break: a run of residuals against the same time one day or one week earlier whose
+        median lies this many residual-band widths outside their band scores the report level
+        (0 disables the seasonal check; it also needs the level-shift check and timestamps).
+    season_history_points: timestamped values kept for those lags (a week of 5-minute points).
+    season_gate: the seasonal check speaks only where the residuals' band is at most this
+        fraction of the values' own band.
     """
 
     window: int = 8
@@ -87,6 +96,9 @@ class DetectorConfig:
     shift_quantile: float = 0.01
     novelty_rate_discount: float = 2.0
     novelty_rate_points: int = 1000
+    season_break: float = 0.5
+    season_history_points: int = 2100
+    season_gate: float = 0.5
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.max_prototypes < 1:
@@ -107,6 +119,10 @@ class DetectorConfig:
             raise ValueError("novelty_rate_points must be >= 1")
         if self.shift_break > 0:
             self.level_shift()  # validates the other shift_* settings
+        if self.season_break < 0:
+            raise ValueError("season_break must be >= 0")
+        if self.season_break > 0:
+            self.seasonal_shift()  # validates the other season_* settings
 
     def level_shift(self) -> LevelShiftNovelty | None:
         """A fresh level-shift check with these settings (None when it is disabled)."""
@@ -118,6 +134,19 @@ class DetectorConfig:
             self.shift_quantile,
             self.shift_break,
         )
+
+    def seasonal_shift(self) -> SeasonalShiftNovelty | None:
+        """A fresh seasonal check with these settings (None when it or the level-shift check
+        it compares against is disabled)."""
+        if self.season_break == 0 or self.shift_break == 0:
+            return None
+        residuals = LevelShiftNovelty(
+            self.shift_run_points,
+            self.shift_reference_points,
+            self.shift_quantile,
+            self.season_break,
+        )
+        return SeasonalShiftNovelty(self.season_history_points, residuals, self.season_gate)
 
 
 class StreamingAnomalyDetector:
@@ -135,18 +164,24 @@ class StreamingAnomalyDetector:
         self._cooldown = 0
         self._last_report: float | None = None  # the last reported novelty
         self._level_shift = self.config.level_shift()
+        self._seasonal_shift = self.config.seasonal_shift()
         self._novel_rate = 0.0  # exponential average of "this pattern became a prototype"
 
     def score(self, value: float, timestamp: datetime | None = None) -> float:
         """Score ``value`` (the next point of the series) and learn from it.
 
-        ``timestamp`` is accepted for API stability; the score depends on the order of points only.
+        ``timestamp`` feeds the seasonal check only; without it the score depends on the order
+        of the points alone.
         """
         if not math.isfinite(value):
             raise ValueError(f"value must be finite, got {value!r}")
         c = self.config
         # Judged against the values before this one: beyond their range, or a sustained shift.
-        level_novelty = max(self._range_novelty(value), self._shift_novelty(value))
+        level_novelty = max(
+            self._range_novelty(value),
+            self._shift_novelty(value),
+            self._seasonal_novelty(value, timestamp),
+        )
         self._recent.append(value)
         if len(self._recent) > c.window:
             del self._recent[0]
@@ -196,6 +231,13 @@ class StreamingAnomalyDetector:
         # A band narrower than 0.1% of the range is a flat stretch, not a precise baseline.
         min_band = (self._high - self._low) * 1e-3 if self._seen else 0.0
         return self._level_shift.update(value, min_band)
+
+    def _seasonal_novelty(self, value: float, timestamp: datetime | None) -> float:
+        """Novelty of the residual run against one day and one week earlier (0 when off)."""
+        if self._seasonal_shift is None or self._level_shift is None or timestamp is None:
+            return 0.0
+        min_band = (self._high - self._low) * 1e-3 if self._seen else 0.0
+        return self._seasonal_shift.update(timestamp, value, self._level_shift.band(), min_band)
 
     def _breaks_through(self, novelty: float) -> bool:
         ratio = self.config.breakthrough_ratio
@@ -247,6 +289,7 @@ class StreamingAnomalyDetector:
             "last_report": self._last_report,
             "novel_rate": self._novel_rate,
             "level_shift": None if self._level_shift is None else self._level_shift.to_state(),
+            "seasonal": None if self._seasonal_shift is None else self._seasonal_shift.to_state(),
         }
 
     @classmethod
@@ -256,7 +299,8 @@ class StreamingAnomalyDetector:
         A version 1 state (before the range check and the breakthrough rule) is read with
         those two rules at their defaults and no report remembered; a version 1 or 2 state
         (before the level-shift check and the novelty-rate discount) starts them afresh: an
-        empty reference and a rate of 0.
+        empty reference and a rate of 0. Before version 4 there was no seasonal check: it
+        starts with an empty history.
         """
         version = state.get("version")
         if version not in _READABLE_VERSIONS:
@@ -287,6 +331,17 @@ class StreamingAnomalyDetector:
         if detector._level_shift is not None and isinstance(level_shift, dict):
             detector._level_shift.load_state(
                 _floats(level_shift.get("run")), _floats(level_shift.get("reference"))
+            )
+        seasonal = state.get("seasonal")
+        if detector._seasonal_shift is not None and isinstance(seasonal, dict):
+            residuals = seasonal.get("residuals")
+            if not isinstance(residuals, dict):
+                raise ValueError("seasonal state lacks its residuals")
+            detector._seasonal_shift.load_state(
+                _floats(seasonal.get("times")),
+                _floats(seasonal.get("values")),
+                _floats(residuals.get("run")),
+                _floats(residuals.get("reference")),
             )
         return detector
 

@@ -53,16 +53,26 @@ class LevelShiftNovelty:
         self._run.append(value)
         if len(self._run) > self._run_points:
             self._add_to_reference(self._run.popleft())
-        count = len(self._sorted_reference)
-        if count < MIN_REFERENCE_POINTS:
+        bounds = self._bounds()
+        if bounds is None:
             return 0.0
-        trimmed = int(self._quantile * count)
-        low = self._sorted_reference[trimmed]
-        high = self._sorted_reference[count - 1 - trimmed]
+        low, high = bounds
         band = max(high - low, min_band, 1e-12)
         median = sorted(self._run)[len(self._run) // 2]
         outside = max(median - high, low - median, 0.0)
         return outside / band / self._break_fraction
+
+    def band(self) -> float | None:
+        """Width of the reference's trimmed band (None while it is too short to mean much)."""
+        bounds = self._bounds()
+        return None if bounds is None else bounds[1] - bounds[0]
+
+    def _bounds(self) -> tuple[float, float] | None:
+        count = len(self._sorted_reference)
+        if count < MIN_REFERENCE_POINTS:
+            return None
+        trimmed = int(self._quantile * count)
+        return self._sorted_reference[trimmed], self._sorted_reference[count - 1 - trimmed]
 
     def _add_to_reference(self, value: float) -> None:
         self._reference.append(value)

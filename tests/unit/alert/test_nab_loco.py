@@ -63,5 +63,5 @@ def test_candidates_include_the_defaults_and_everything_off() -> None:
     candidates = candidate_configs()
     assert candidates["default"] == DetectorConfig()
     off = candidates["all off"]
-    assert off.shift_break == 0 and off.novelty_rate_discount == 0
+    assert off.shift_break == 0 and off.novelty_rate_discount == 0 and off.season_break == 0
     assert len(set(candidates.values())) == len(candidates)  # no duplicates
