@@ -10,9 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
-from benchmarks.nab.runner import data_files, run_corpus
+from benchmarks.nab.runner import add_corpus_arguments, data_files, run_corpus
 from benchmarks.nab.scoring import load_windows, score_results_dir
 
 _JSON_KEYS = {
@@ -24,10 +23,7 @@ _JSON_KEYS = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.nab", description=__doc__)
-    parser.add_argument("--data", type=Path, required=True, help="NAB data dir (<category>/*.csv)")
-    parser.add_argument("--labels", type=Path, required=True, help="combined_windows.json")
-    parser.add_argument("--out", type=Path, required=True, help="where score files are written")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes")
+    add_corpus_arguments(parser, out_help="where score files are written")
     args = parser.parse_args()
 
     started = time.monotonic()

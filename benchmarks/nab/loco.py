@@ -24,10 +24,9 @@ import argparse
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
-from benchmarks.nab.runner import data_files, run_corpus
+from benchmarks.nab.runner import add_corpus_arguments, data_files, run_corpus
 from benchmarks.nab.scoring import (
     PROFILES,
     CostProfile,
@@ -116,10 +115,7 @@ def leave_one_category_out(
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.nab.loco", description=__doc__)
-    parser.add_argument("--data", type=Path, required=True, help="NAB data dir (<category>/*.csv)")
-    parser.add_argument("--labels", type=Path, required=True, help="combined_windows.json")
-    parser.add_argument("--out", type=Path, required=True, help="one score dir per candidate")
-    parser.add_argument("--jobs", type=int, default=1, help="worker processes")
+    add_corpus_arguments(parser, out_help="one score dir per candidate")
     parser.add_argument(
         "--only",
         choices=sorted(candidate_configs()),

@@ -8,6 +8,7 @@ unless a configuration is given (the leave-one-category-out check compares sever
 
 from __future__ import annotations
 
+import argparse
 import csv
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -15,6 +16,14 @@ from pathlib import Path
 
 from benchmarks.nab.scoring import parse_timestamp
 from services.alert.detector import DetectorConfig, StreamingAnomalyDetector
+
+
+def add_corpus_arguments(parser: argparse.ArgumentParser, *, out_help: str) -> None:
+    """--data, --labels, --out and --jobs, as every NAB command takes them."""
+    parser.add_argument("--data", type=Path, required=True, help="NAB data dir (<category>/*.csv)")
+    parser.add_argument("--labels", type=Path, required=True, help="combined_windows.json")
+    parser.add_argument("--out", type=Path, required=True, help=out_help)
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes")
 
 
 def data_files(data_dir: Path) -> list[str]:

@@ -128,25 +128,21 @@ class DetectorConfig:
         """A fresh level-shift check with these settings (None when it is disabled)."""
         if self.shift_break == 0:
             return None
-        return LevelShiftNovelty(
-            self.shift_run_points,
-            self.shift_reference_points,
-            self.shift_quantile,
-            self.shift_break,
-        )
+        return self._run_test(self.shift_break)
 
     def seasonal_shift(self) -> SeasonalShiftNovelty | None:
         """A fresh seasonal check with these settings (None when it or the level-shift check
         it compares against is disabled)."""
         if self.season_break == 0 or self.shift_break == 0:
             return None
-        residuals = LevelShiftNovelty(
-            self.shift_run_points,
-            self.shift_reference_points,
-            self.shift_quantile,
-            self.season_break,
-        )
+        residuals = self._run_test(self.season_break)
         return SeasonalShiftNovelty(self.season_history_points, residuals, self.season_gate)
+
+    def _run_test(self, break_fraction: float) -> LevelShiftNovelty:
+        """The run-against-band test with the shift_* settings, in units of `break_fraction`."""
+        return LevelShiftNovelty(
+            self.shift_run_points, self.shift_reference_points, self.shift_quantile, break_fraction
+        )
 
 
 class StreamingAnomalyDetector:
@@ -228,16 +224,18 @@ class StreamingAnomalyDetector:
         """Level-shift novelty of the run ending at ``value`` (0 when the check is disabled)."""
         if self._level_shift is None:
             return 0.0
-        # A band narrower than 0.1% of the range is a flat stretch, not a precise baseline.
-        min_band = (self._high - self._low) * 1e-3 if self._seen else 0.0
-        return self._level_shift.update(value, min_band)
+        return self._level_shift.update(value, self._min_band())
 
     def _seasonal_novelty(self, value: float, timestamp: datetime | None) -> float:
         """Novelty of the residual run against one day and one week earlier (0 when off)."""
         if self._seasonal_shift is None or self._level_shift is None or timestamp is None:
             return 0.0
-        min_band = (self._high - self._low) * 1e-3 if self._seen else 0.0
-        return self._seasonal_shift.update(timestamp, value, self._level_shift.band(), min_band)
+        value_band = self._level_shift.band()
+        return self._seasonal_shift.update(timestamp, value, value_band, self._min_band())
+
+    def _min_band(self) -> float:
+        """A band narrower than 0.1% of the range is a flat stretch, not a precise baseline."""
+        return (self._high - self._low) * 1e-3 if self._seen else 0.0
 
     def _breaks_through(self, novelty: float) -> bool:
         ratio = self.config.breakthrough_ratio

@@ -230,33 +230,18 @@ def save_bundle(
         }
     elif (root / ADAPTERS_FILE).exists():
         (root / ADAPTERS_FILE).unlink()  # a stale file would change what the bundle means
-    for name, index in (("sentiment", sentiment_exemplars), ("intent", intent_exemplars)):
-        path = root / EXEMPLAR_FILES[name]
-        if index is None:
-            path.unlink(missing_ok=True)
+    parts: dict[str, tuple[str, ExemplarIndex | NgramModel | None]] = {
+        "sentiment_exemplars": (EXEMPLAR_FILES["sentiment"], sentiment_exemplars),
+        "intent_exemplars": (EXEMPLAR_FILES["intent"], intent_exemplars),
+        "sentiment_ngrams": (SENTIMENT_NGRAMS_FILE, sentiment_ngrams),
+    }
+    for key, (filename, part) in parts.items():
+        path = root / filename
+        if part is None:
+            path.unlink(missing_ok=True)  # a stale file would change what the bundle means
             continue
-        index.save(path)
-        manifest[f"{name}_exemplars"] = {
-            "file": path.name,
-            "count": int(index.vectors.shape[0]),
-            "k": index.k,
-            "temperature": index.temperature,
-            "weight": index.weight,
-            "balanced": index.balanced,
-            "sha256": file_sha256(path),
-        }
-    ngrams_path = root / SENTIMENT_NGRAMS_FILE
-    if sentiment_ngrams is None:
-        ngrams_path.unlink(missing_ok=True)
-    else:
-        sentiment_ngrams.save(ngrams_path)
-        manifest["sentiment_ngrams"] = {
-            "file": ngrams_path.name,
-            "bits": sentiment_ngrams.featurizer.bits,
-            "temperature": sentiment_ngrams.temperature,
-            "weight": sentiment_ngrams.weight,
-            "sha256": file_sha256(ngrams_path),
-        }
+        part.save(path)
+        manifest[key] = {"file": filename, **part.summary(), "sha256": file_sha256(path)}
     _write_json(root / MANIFEST_FILE, manifest)
     if metrics is not None:
         _write_json(root / METRICS_FILE, metrics)
@@ -287,26 +272,15 @@ def _exemplars(
     root: Path, manifest: Mapping[str, Any], name: str, head: SoftmaxHead
 ) -> ExemplarIndex | None:
     """A head's exemplars, checked against the manifest's checksum and the head's labels."""
-    recorded = manifest.get(f"{name}_exemplars")
-    path = root / EXEMPLAR_FILES[name]
-    if not path.is_file():
-        if recorded is not None:
-            raise BundleError(
-                f"{root / MANIFEST_FILE} lists {name} exemplars but {path} is missing"
-            )
+    what = f"{name} exemplars"
+    path = _part_file(root, manifest, f"{name}_exemplars", EXEMPLAR_FILES[name], what)
+    if path is None:
         return None
-    expected = recorded.get("sha256") if isinstance(recorded, Mapping) else None
-    if expected is not None and expected != file_sha256(path):
-        raise BundleError(f"{path} does not match the exemplars checksum in its manifest")
     try:
         exemplars = ExemplarIndex.load(path)
     except ExemplarIndexError as e:
         raise BundleError(str(e)) from e
-    if exemplars.n_labels != len(head.labels):
-        raise BundleError(
-            f"{name} exemplars vote over {exemplars.n_labels} labels, the head has "
-            f"{len(head.labels)}"
-        )
+    _check_label_count(what, exemplars.n_labels, head)
     return exemplars
 
 
@@ -314,26 +288,37 @@ def _sentiment_ngrams(
     root: Path, manifest: Mapping[str, Any], head: SoftmaxHead
 ) -> NgramModel | None:
     """The sentiment n-gram model, checked against the manifest's checksum and the head."""
-    recorded = manifest.get("sentiment_ngrams")
-    path = root / SENTIMENT_NGRAMS_FILE
-    if not path.is_file():
-        if recorded is not None:
-            raise BundleError(
-                f"{root / MANIFEST_FILE} lists sentiment n-grams but {path} is missing"
-            )
+    what = "sentiment n-grams"
+    path = _part_file(root, manifest, "sentiment_ngrams", SENTIMENT_NGRAMS_FILE, what)
+    if path is None:
         return None
-    expected = recorded.get("sha256") if isinstance(recorded, Mapping) else None
-    if expected is not None and expected != file_sha256(path):
-        raise BundleError(f"{path} does not match the n-gram checksum in its manifest")
     try:
         model = NgramModel.load(path)
     except NgramModelError as e:
         raise BundleError(str(e)) from e
-    if model.n_labels != len(head.labels):
-        raise BundleError(
-            f"sentiment n-grams score {model.n_labels} labels, the head has {len(head.labels)}"
-        )
+    _check_label_count(what, model.n_labels, head)
     return model
+
+
+def _part_file(
+    root: Path, manifest: Mapping[str, Any], key: str, filename: str, what: str
+) -> Path | None:
+    """An optional part's file, checked against its manifest entry (None: no such part)."""
+    recorded = manifest.get(key)
+    path = root / filename
+    if not path.is_file():
+        if recorded is not None:
+            raise BundleError(f"{root / MANIFEST_FILE} lists {what} but {path} is missing")
+        return None
+    expected = recorded.get("sha256") if isinstance(recorded, Mapping) else None
+    if expected is not None and expected != file_sha256(path):
+        raise BundleError(f"{path} does not match the {what} checksum in its manifest")
+    return path
+
+
+def _check_label_count(what: str, count: int, head: SoftmaxHead) -> None:
+    if count != len(head.labels):
+        raise BundleError(f"{what} score {count} labels, the head has {len(head.labels)}")
 
 
 def _head(tensors: Mapping[str, npt.NDArray[Any]], name: str, labels: Any) -> SoftmaxHead:

@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
+
+from services.classify.tensor_file import read_tensor_file
 
 
 class ExemplarIndexError(ValueError):
@@ -76,6 +78,16 @@ class ExemplarIndex:
         mixed = (1.0 - self.weight) * head_probabilities + self.weight * self.votes(queries)
         return np.asarray(mixed, dtype=np.float32)
 
+    def summary(self) -> dict[str, Any]:
+        """Size and settings, for the bundle's manifest."""
+        return {
+            "count": int(self.vectors.shape[0]),
+            "k": self.k,
+            "temperature": self.temperature,
+            "weight": self.weight,
+            "balanced": self.balanced,
+        }
+
     def save(self, path: Path) -> None:
         metadata = {
             "k": str(self.k),
@@ -92,12 +104,8 @@ class ExemplarIndex:
 
     @classmethod
     def load(cls, path: Path) -> ExemplarIndex:
-        from safetensors import SafetensorError, safe_open
-
         try:
-            with safe_open(str(path), framework="numpy") as f:
-                metadata = f.metadata() or {}
-            tensors = load_file(str(path))
+            tensors, metadata = read_tensor_file(path)
             return cls(
                 vectors=_unpack_4bit(tensors["vectors_4bit"]),
                 label_ids=tensors["label_ids"].astype(np.int64),
@@ -107,7 +115,7 @@ class ExemplarIndex:
                 weight=float(metadata["weight"]),
                 balanced=metadata.get("balanced") == "True",
             )
-        except (KeyError, ValueError, OSError, SafetensorError) as e:
+        except (KeyError, ValueError, OSError) as e:
             raise ExemplarIndexError(f"unreadable exemplar index {path}: {e}") from e
 
 

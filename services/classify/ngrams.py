@@ -25,8 +25,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from safetensors import SafetensorError, safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
+
+from services.classify.tensor_file import read_tensor_file
 
 _WORD = re.compile(r"\b\w\w+\b")
 _CHAR_SIZES = (2, 3, 4, 5)
@@ -58,13 +59,16 @@ class CountRows:
         """The row of each stored count."""
         return np.repeat(np.arange(len(self), dtype=np.int64), np.diff(self.indptr))
 
-    def take(self, rows: npt.NDArray[np.int64]) -> CountRows:
-        starts, ends = self.indptr[rows], self.indptr[rows + 1]
-        lengths = ends - starts
+    def positions(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Where the stored counts of `rows` are, row after row in the order given."""
+        starts, lengths = self.indptr[rows], np.diff(self.indptr)[rows]
         # Position k of output row r reads stored entry starts[r] + k.
         offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        picked = np.repeat(starts, lengths) + offsets
-        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        return np.asarray(np.repeat(starts, lengths) + offsets, dtype=np.int64)
+
+    def take(self, rows: npt.NDArray[np.int64]) -> CountRows:
+        picked = self.positions(rows)
+        indptr = np.concatenate([[0], np.cumsum(np.diff(self.indptr)[rows])]).astype(np.int64)
         return CountRows(indptr, self.ids[picked], self.counts[picked])
 
 
@@ -148,6 +152,14 @@ class NgramModel:
         mixed = (1.0 - self.weight) * probabilities + self.weight * self.probabilities(texts)
         return np.asarray(mixed, dtype=np.float32)
 
+    def summary(self) -> dict[str, Any]:
+        """Size and settings, for the bundle's manifest."""
+        return {
+            "bits": self.featurizer.bits,
+            "temperature": self.temperature,
+            "weight": self.weight,
+        }
+
     def save(self, path: Path) -> None:
         codes, scales = _int8(self.weights)
         tensors: dict[str, npt.NDArray[Any]] = {
@@ -166,9 +178,7 @@ class NgramModel:
     @classmethod
     def load(cls, path: Path) -> NgramModel:
         try:
-            with safe_open(str(path), framework="numpy") as f:
-                metadata = f.metadata() or {}
-            tensors = load_file(str(path))
+            tensors, metadata = read_tensor_file(path)
             return cls(
                 featurizer=NgramFeaturizer(bits=int(metadata["bits"])),
                 idf=tensors["idf"].astype(np.float32),
@@ -177,7 +187,7 @@ class NgramModel:
                 temperature=float(metadata["temperature"]),
                 weight=float(metadata["weight"]),
             )
-        except (KeyError, ValueError, OSError, SafetensorError) as e:
+        except (KeyError, ValueError, OSError) as e:
             raise NgramModelError(f"unreadable n-gram model {path}: {e}") from e
 
     def stored(self) -> NgramModel:

@@ -14,74 +14,51 @@ and model card. A few minutes on 2 cores.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
-import shlex
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
-from pathlib import Path
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
-from servicekit.cache import user_cache_dir
+from services.classify.training.bundle_data import parse_step_args
 
 if TYPE_CHECKING:
     from services.classify.bundle import SoftmaxHead
     from services.classify.training.datasets import LabeledTexts
     from services.classify.training.train import Splits
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.classify.training.add_exemplars", description=__doc__
-    )
-    parser.add_argument("--bundle", type=Path, required=True, help="the trained bundle")
-    parser.add_argument("--data-dir", type=Path, required=True, help="holds banking77/train.csv")
-    parser.add_argument("--version", required=True, help="version of the new bundle")
-    parser.add_argument(
-        "--output", type=Path, default=None, help="default: models/classify/<version>"
-    )
-    parser.add_argument(
-        "--forward",
-        choices=("int8", "float32"),
-        default="int8",
-        help="forward pass that embeds the exemplars; match the one that serves queries",
-    )
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=user_cache_dir(),
-    )
-    return parser.parse_args(argv)
-
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    args = parse_step_args(
+        "services.classify.training.add_exemplars",
+        __doc__,
+        sys.argv[1:] if argv is None else argv,
+        data_help="holds banking77/train.csv",
+        forward_help="forward pass that embeds the exemplars; match the one that serves queries",
+    )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # Imported here so TF_CPP_MIN_LOG_LEVEL is set before TensorFlow loads.
-    from services.classify.bundle import MODEL_CARD_FILE, load_bundle, save_bundle
-    from services.classify.training.bundle_data import bundle_splits, served_forward
+    from services.classify.bundle import load_bundle
+    from services.classify.training.bundle_data import (
+        base_model_card,
+        bundle_splits,
+        save_new_version,
+        served_forward,
+    )
     from services.classify.training.exemplars import Metric, build_exemplars
     from services.classify.training.train import score_blended
 
     bundle = load_bundle(args.bundle)
-    output = args.output or REPO_ROOT / "models" / "classify" / args.version
     splits = bundle_splits(bundle, args.data_dir, args.cache_dir)
     forward = served_forward(bundle, args.forward)
 
     def embedded(data: LabeledTexts) -> tuple[Any, Sequence[str]]:
         return forward.encode(data.texts, batch_size=32), data.labels
 
-    command = "python -m services.classify.training.add_exemplars " + " ".join(
-        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
-    )
     metrics = dict(bundle.metrics)
-    card = (args.bundle / MODEL_CARD_FILE).read_text(encoding="utf-8")
-    card = card.replace(f"model {bundle.version}", f"model {args.version}", 1)
+    card = base_model_card(args.bundle, bundle, args.version)
     indexes = {}
     tasks: list[tuple[str, SoftmaxHead, LabeledTexts, LabeledTexts, LabeledTexts, Metric]] = [
         ("intent", bundle.intent, *_splits_of(splits, "intent"), "accuracy"),
@@ -96,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         metrics[f"{name}_exemplars"] = {
             "count": int(index.vectors.shape[0]),
             "forward": args.forward,
-            "command": command,
+            "command": args.command,
             **asdict(choice),
         }
         head_only = metrics[f"{name}_head_only"]["evaluation"]
@@ -104,20 +81,15 @@ def main(argv: list[str] | None = None) -> None:
             name, bundle.version, metrics[f"{name}_exemplars"], report, head_only
         )
         print(f"{name} held-out: {report | {'per_class': '...'}}")
-    card += f"\nCommand: `{command}`\n"
-    out = save_bundle(
-        output,
+    card += f"\nCommand: `{args.command}`\n"
+    new_version = replace(
+        bundle,
         version=args.version,
-        encoder_name=bundle.encoder_name,
-        encoder_sha256=bundle.encoder_sha256,
-        sentiment=bundle.sentiment,
-        intent=bundle.intent,
-        metrics=metrics,
-        model_card=card,
-        adapters=bundle.adapters,
         sentiment_exemplars=indexes["sentiment"],
         intent_exemplars=indexes["intent"],
+        sentiment_ngrams=None,  # its blend was chosen against other exemplars
     )
+    out = save_new_version(new_version, args.output, metrics=metrics, model_card=card)
     print(f"bundle written to {out}")
 
 

@@ -15,52 +15,37 @@ tweets.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
-import shlex
 import sys
 from dataclasses import asdict, replace
-from pathlib import Path
 from typing import Any
 
-from servicekit.cache import user_cache_dir
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.classify.training.add_ngrams", description=__doc__
-    )
-    parser.add_argument("--bundle", type=Path, required=True, help="the trained bundle")
-    parser.add_argument("--data-dir", type=Path, required=True, help="holds tweeteval_sentiment/")
-    parser.add_argument("--version", required=True, help="version of the new bundle")
-    parser.add_argument(
-        "--output", type=Path, default=None, help="default: models/classify/<version>"
-    )
-    parser.add_argument(
-        "--forward",
-        choices=("int8", "float32"),
-        default="int8",
-        help="forward pass that scores the selection tweets; match the one that serves queries",
-    )
-    parser.add_argument("--cache-dir", type=Path, default=user_cache_dir())
-    return parser.parse_args(argv)
+from services.classify.training.bundle_data import parse_step_args
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    args = parse_step_args(
+        "services.classify.training.add_ngrams",
+        __doc__,
+        sys.argv[1:] if argv is None else argv,
+        data_help="holds tweeteval_sentiment/",
+        forward_help="forward pass that scores the selection tweets; match the serving one",
+    )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     log = logging.getLogger("services.classify.training.add_ngrams")
     # Imported here so TF_CPP_MIN_LOG_LEVEL is set before TensorFlow loads.
     import numpy as np
 
-    from services.classify.bundle import MODEL_CARD_FILE, load_bundle, save_bundle
-    from services.classify.evaluation import evaluate
+    from services.classify.bundle import load_bundle
     from services.classify.ngrams import NgramFeaturizer
-    from services.classify.training.bundle_data import bundle_splits, served_forward
+    from services.classify.training.bundle_data import (
+        base_model_card,
+        bundle_splits,
+        save_new_version,
+        served_forward,
+    )
     from services.classify.training.ngrams import (
         NgramTrainingConfig,
         choose_blend,
@@ -68,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         fit_ngram_model,
         out_of_fold_logits,
     )
+    from services.classify.training.train import score_distribution
 
     bundle = load_bundle(args.bundle)
     splits = bundle_splits(bundle, args.data_dir, args.cache_dir)
@@ -92,11 +78,13 @@ def main(argv: list[str] | None = None) -> None:
     log.info("embedding the %d unseen tweets (%s)", len(unseen), args.forward)
     forward = served_forward(bundle, args.forward)
 
-    def encoder_probabilities(data_texts: list[str]) -> Any:
+    def served_sentiment(served: Any, data_texts: list[str]) -> Any:
         vectors = forward.encode(data_texts, batch_size=32)
-        return bundle.sentiment_probabilities(bundle.sentiment.logits(vectors), vectors, data_texts)
+        return served.sentiment_probabilities(served.sentiment.logits(vectors), vectors, data_texts)
 
-    choice = choose_blend(encoder_probabilities(unseen.texts), ngram_logits, label_ids[selection])
+    choice = choose_blend(
+        served_sentiment(bundle, unseen.texts), ngram_logits, label_ids[selection]
+    )
     log.info("blend: %s", choice)
     model = fit_ngram_model(
         featurizer,
@@ -107,22 +95,14 @@ def main(argv: list[str] | None = None) -> None:
         temperature=choice.temperature,
         weight=choice.weight,
     )
-    served = replace(bundle, version=args.version, sentiment_ngrams=model.stored())
-
+    # As loaded after saving: int8 weights, so the score below is that of what is served.
+    new_version = replace(bundle, version=args.version, sentiment_ngrams=model.stored())
     evaluation = splits.sentiment_eval
-    vectors = forward.encode(evaluation.texts, batch_size=32)
-    probabilities = served.sentiment_probabilities(
-        served.sentiment.logits(vectors), vectors, evaluation.texts
-    )
-    best = probabilities.argmax(axis=1)
-    report = evaluate(
-        evaluation.labels, [labels[i] for i in best], probabilities.max(axis=1).tolist(), labels
+    report = score_distribution(
+        served_sentiment(new_version, evaluation.texts), evaluation.labels, labels
     ).to_json()
     print(f"sentiment evaluation: {report | {'per_class': '...'}}")
 
-    command = "python -m services.classify.training.add_ngrams " + " ".join(
-        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
-    )
     metrics = dict(bundle.metrics)
     before = metrics["sentiment"]["evaluation"]
     metrics["sentiment_before_ngrams"] = metrics["sentiment"]
@@ -132,27 +112,13 @@ def main(argv: list[str] | None = None) -> None:
         "bits": config.bits,
         "training": asdict(config),
         "forward": args.forward,
-        "command": command,
+        "command": args.command,
         **asdict(choice),
     }
-    card = (args.bundle / MODEL_CARD_FILE).read_text(encoding="utf-8")
-    card = card.replace(f"model {bundle.version}", f"model {args.version}", 1)
+    card = base_model_card(args.bundle, bundle, args.version)
     card += _model_card_section(bundle.version, metrics["sentiment_ngrams"], report, before)
-    card += f"\nCommand: `{command}`\n"
-    out = save_bundle(
-        args.output or REPO_ROOT / "models" / "classify" / args.version,
-        version=args.version,
-        encoder_name=bundle.encoder_name,
-        encoder_sha256=bundle.encoder_sha256,
-        sentiment=bundle.sentiment,
-        intent=bundle.intent,
-        metrics=metrics,
-        model_card=card,
-        adapters=bundle.adapters,
-        sentiment_exemplars=bundle.sentiment_exemplars,
-        intent_exemplars=bundle.intent_exemplars,
-        sentiment_ngrams=model,
-    )
+    card += f"\nCommand: `{args.command}`\n"
+    out = save_new_version(new_version, args.output, metrics=metrics, model_card=card)
     print(f"bundle written to {out}")
 
 

@@ -112,10 +112,8 @@ def _sparse_batch(
     rows: CountRows, values: npt.NDArray[np.float32], picked: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
     """[row in batch, bucket] indices in row-major order, and their values."""
-    starts, ends = rows.indptr[picked], rows.indptr[picked + 1]
-    spans = [np.arange(s, e) for s, e in zip(starts, ends, strict=True)]
-    batch_rows = np.repeat(np.arange(len(picked)), ends - starts)
-    flat = np.concatenate(spans)
+    flat = rows.positions(picked)
+    batch_rows = np.repeat(np.arange(len(picked)), np.diff(rows.indptr)[picked])
     return np.stack([batch_rows, rows.ids[flat]], axis=1), values[flat]
 
 

@@ -349,9 +349,7 @@ def fit_head(
 
 
 def score(head: SoftmaxHead, x: npt.NDArray[np.float32], gold: Sequence[str]) -> EvaluationReport:
-    probs = head.probabilities(x)
-    best = probs.argmax(axis=1)
-    return evaluate(gold, [head.labels[i] for i in best], probs.max(axis=1).tolist(), head.labels)
+    return score_distribution(head.probabilities(x), gold, head.labels)
 
 
 def score_blended(
@@ -361,9 +359,15 @@ def score_blended(
     gold: Sequence[str],
 ) -> EvaluationReport:
     """Score the head blended with exemplar votes, as `ModelBundle.intent_probabilities` does."""
-    probs = exemplars.blend(head.probabilities(x), x)
-    best = probs.argmax(axis=1)
-    return evaluate(gold, [head.labels[i] for i in best], probs.max(axis=1).tolist(), head.labels)
+    return score_distribution(exemplars.blend(head.probabilities(x), x), gold, head.labels)
+
+
+def score_distribution(
+    probabilities: npt.NDArray[np.float32], gold: Sequence[str], labels: Sequence[str]
+) -> EvaluationReport:
+    """Score served distributions: the argmax is the prediction, its probability the confidence."""
+    best = probabilities.argmax(axis=1)
+    return evaluate(gold, [labels[i] for i in best], probabilities.max(axis=1).tolist(), labels)
 
 
 def write_heldout_csv(data: LabeledTexts, path: Path) -> Path:
