@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from threadpoolctl import threadpool_info
 
 from services.classify.bundle import SENTIMENT_LABELS, EncoderMismatch, ModelBundle
 from services.classify.engine import ClassificationEngine, EngineNotRunning
@@ -156,6 +157,24 @@ def test_a_plain_cache_entry_is_recomputed_when_an_explanation_is_asked(
     engine.classify([text])
     (explained,) = engine.classify([text], explain=True)
     assert explained.intent_attributions
+
+
+def _blas_threads() -> list[int]:
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_blas_runs_single_threaded_beside_the_int8_workers_until_close(
+    bundle: ModelBundle, encoder: SentenceEncoder
+) -> None:
+    engine = ClassificationEngine(bundle, encoder, max_batch=4)
+    before = _blas_threads()
+    assert before, "numpy should have loaded a BLAS"
+    engine.start()
+    try:
+        assert _blas_threads() == [1] * len(before)
+    finally:
+        engine.close()
+    assert _blas_threads() == before
 
 
 def test_close_rejects_new_requests(bundle: ModelBundle, encoder: SentenceEncoder) -> None:
