@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 # Blocks kept float32, counted from the first, whose quantization error every later block
 # carries. Mean cosine to the float32 vectors (600 benchmark messages): all blocks int8 0.993,
 # block 0 float32 0.995, blocks 0-1 0.996, for ~12% and ~25% more CPU per message. Its intent
-# gain (0.9292 -> 0.9322 on 1,003 held-out messages) is inside that split's noise, so none is
-# the default (docs/classify-model.md has the accuracy side, docs/performance.md the speed).
+# gain (about +0.003 on 1,003 held-out messages, in an earlier build) is inside that split's
+# noise, so none is the default (docs/classify-model.md: accuracy; docs/performance.md: speed).
 FLOAT_LAYERS = 0
 
 
