@@ -118,5 +118,12 @@ class KafkaBroker:
 
 
 def _kafka_uuid() -> str:
-    """A cluster id in Kafka's format: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A cluster id in Kafka's format: 16 random bytes, URL-safe base64 without padding.
+
+    Like Kafka's own `Uuid.randomUuid`, never one that starts with "-": the storage tool's
+    command line would read it as an option (1 id in 64 failed `format` before this).
+    """
+    while True:
+        encoded = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not encoded.startswith("-"):
+            return encoded
