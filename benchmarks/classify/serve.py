@@ -44,7 +44,7 @@ def main() -> None:
     )
     engine.start()
     traced_after_warm_up = engine.tracing_count()
-    # Recorded because a multi-threaded BLAS beside the int8 workers cost the engine ~10-20%.
+    # Recorded: a multi-threaded BLAS beside the int8 workers cost the engine 9% and more.
     blas_threads = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
     server.start()
     server.set_serving(True)
