@@ -7,13 +7,11 @@ Default (v2): LoRA adapters on the encoder trained jointly with both heads. `--m
 from __future__ import annotations
 
 import argparse
-import logging
-import os
-import shlex
 import sys
 from pathlib import Path
 
 from servicekit.cache import user_cache_dir
+from services.classify.training.command import command_line, configure_command_logging
 from services.classify.training.fit import FineTuneConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -80,8 +78,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_command_logging()
 
     # Imported here so TF_CPP_MIN_LOG_LEVEL is set before TensorFlow loads.
     from services.classify.training.datasets import download_banking77, download_tweeteval
@@ -93,9 +90,7 @@ def main(argv: list[str] | None = None) -> None:
         download_banking77(data_dir)
         for split in ("train", "val"):
             download_tweeteval(data_dir, split)
-    command = "python -m services.classify.training " + " ".join(
-        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
-    )
+    command = command_line("services.classify.training", sys.argv[1:] if argv is None else argv)
     finetune = None
     if args.method == "lora":
         finetune = FineTuneConfig(

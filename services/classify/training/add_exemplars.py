@@ -14,14 +14,13 @@ and model card. A few minutes on 2 cores.
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 from services.classify.training.bundle_data import parse_step_args
+from services.classify.training.command import configure_command_logging
 
 if TYPE_CHECKING:
     from services.classify.bundle import SoftmaxHead
@@ -37,8 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         data_help="holds banking77/train.csv",
         forward_help="forward pass that embeds the exemplars; match the one that serves queries",
     )
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_command_logging()
     # Imported here so TF_CPP_MIN_LOG_LEVEL is set before TensorFlow loads.
     from services.classify.bundle import load_bundle
     from services.classify.training.bundle_data import (

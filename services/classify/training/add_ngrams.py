@@ -16,12 +16,12 @@ tweets.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from dataclasses import asdict, replace
 from typing import Any
 
 from services.classify.training.bundle_data import parse_step_args
+from services.classify.training.command import configure_command_logging
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,8 +32,7 @@ def main(argv: list[str] | None = None) -> None:
         data_help="holds tweeteval_sentiment/",
         forward_help="forward pass that scores the selection tweets; match the serving one",
     )
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_command_logging()
     log = logging.getLogger("services.classify.training.add_ngrams")
     # Imported here so TF_CPP_MIN_LOG_LEVEL is set before TensorFlow loads.
     import numpy as np

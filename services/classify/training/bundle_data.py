@@ -5,11 +5,11 @@ forward pass that serves its queries, and writing the new version next to it."""
 from __future__ import annotations
 
 import argparse
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from servicekit.cache import user_cache_dir
+from services.classify.training.command import command_line
 
 if TYPE_CHECKING:
     from services.classify.bundle import ModelBundle
@@ -35,7 +35,7 @@ def parse_step_args(
     parser.add_argument("--forward", choices=("int8", "float32"), default="int8", help=forward_help)
     parser.add_argument("--cache-dir", type=Path, default=user_cache_dir())
     args = parser.parse_args(argv)
-    args.command = f"python -m {module} " + " ".join(shlex.quote(a) for a in argv)
+    args.command = command_line(module, argv)
     if args.output is None:
         args.output = REPO_ROOT / "models" / "classify" / args.version
     return args
