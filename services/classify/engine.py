@@ -9,6 +9,11 @@ recomputed on the Kafka path.
 
 A bundle with encoder adapters (v2+) has them merged into the encoder's weights when the engine
 is built, so the forward pass is the plain encoder graph; give each engine its own encoder.
+
+The forward pass (`forward`) is the float TensorFlow graph in batches of up to `max_batch` texts
+padded to length buckets (float16 compute where the encoder uses mixed precision), or an int8
+ONNX Runtime copy of the encoder, one text per run (CPU only). "auto" picks int8 on a CPU and
+float on a GPU; naming one lets tests run the GPU's float path on a CPU.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +43,8 @@ _TOKEN_SPEC = tf.TensorSpec(shape=[None, None], dtype=tf.int32)
 INTENT_CANDIDATES = 5
 # Gradients keep every layer's activations: bound the rows of an explanation pass.
 EXPLAIN_ROWS_PER_PASS = 16
+
+ForwardPath = Literal["auto", "float", "int8"]
 
 
 class EngineNotRunning(RuntimeError):
@@ -81,9 +88,18 @@ class ClassificationEngine:
         max_batch: int = 32,
         max_wait_ms: float = 5.0,
         cache_size: int = 10_000,
+        forward: ForwardPath = "auto",
     ) -> None:
         if max_batch < 1 or max_wait_ms < 0 or cache_size < 0:
             raise ValueError("max_batch must be >= 1, max_wait_ms and cache_size >= 0")
+        if forward not in get_args(ForwardPath):
+            raise ValueError(f"forward must be one of {get_args(ForwardPath)}, got {forward!r}")
+        on_cpu = encoder.device == "/CPU:0"
+        if forward == "int8" and not on_cpu:
+            raise ValueError(
+                f"forward='int8' runs on ONNX Runtime's CPU provider only, but the encoder is "
+                f"on {encoder.device}; use 'float' or 'auto' there"
+            )
         if encoder.weights_sha256 != bundle.encoder_sha256:
             raise EncoderMismatch(
                 f"bundle {bundle.version} needs encoder sha256={bundle.encoder_sha256}, "
@@ -123,7 +139,10 @@ class ClassificationEngine:
         self._head_kernels = [tf.constant(h.kernel, dtype=tf.float32) for h in heads]
         self._head_biases = [tf.constant(h.bias, dtype=tf.float32) for h in heads]
         self._explain_fn = tf.function(self._explain_graph, input_signature=[_TOKEN_SPEC] * 2)
-        # On CPU, plain forward passes run on an int8 copy of the encoder (made in start()).
+        self._forward_path: Literal["float", "int8"] = (
+            "int8" if forward == "int8" or (forward == "auto" and on_cpu) else "float"
+        )
+        # The int8 path swaps in an int8 copy of the encoder in start().
         self._forward: SentenceEncoder | Int8Encoder = encoder
         self._rows_per_pass = max_batch
         self._blas_limit: threadpool_limits | None = None
@@ -137,7 +156,7 @@ class ClassificationEngine:
                 raise EngineNotRunning("engine was closed")
             if self._running:
                 return
-        if self._encoder.device == "/CPU:0":
+        if self._forward_path == "int8":
             self._forward = self._encoder.int8()
             self._rows_per_pass = 1  # int8 runs are one text each
             # The int8 workers already use every core; a multi-threaded BLAS in the finisher's
@@ -163,6 +182,11 @@ class ClassificationEngine:
     @property
     def model_version(self) -> str:
         return self._bundle.version
+
+    @property
+    def forward_path(self) -> Literal["float", "int8"]:
+        """The forward pass that serves plain requests ("auto" resolved for the device)."""
+        return self._forward_path
 
     def close(self) -> None:
         """Finish the queued requests, then stop the worker. Later calls raise."""

@@ -24,6 +24,7 @@ def build_engine(settings: ClassifySettings) -> ClassificationEngine:
         max_batch=settings.max_batch,
         max_wait_ms=settings.max_wait_ms,
         cache_size=settings.cache_size,
+        forward=settings.forward,
     )
 
 

@@ -1,6 +1,7 @@
 """Classify service configuration; env prefix `CLASSIFY_`."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -20,6 +21,9 @@ class ClassifySettings(ServiceSettings):
     max_batch: int = Field(default=32, ge=1, le=512)
     max_wait_ms: float = Field(default=5.0, ge=0)
     cache_size: int = Field(default=10_000, ge=0)
+    # engine.ForwardPath (mypy checks they match where main.py passes it; spelled out here so
+    # that reading settings does not load TensorFlow). auto: int8 on a CPU, float on a GPU.
+    forward: Literal["auto", "float", "int8"] = "auto"
     max_texts_per_request: int = Field(default=256, ge=1)
     max_text_chars: int = Field(default=4000, ge=1)
     consumer_group: str = "classify"

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
+import copy
 import threading
+from collections.abc import Iterator
 
 import pytest
-from threadpoolctl import threadpool_info
+from pydantic import ValidationError
+from threadpoolctl import threadpool_info, threadpool_limits
 
-from services.classify.bundle import SENTIMENT_LABELS, EncoderMismatch, ModelBundle
+from services.classify.bundle import SENTIMENT_LABELS, EncoderMismatch, ModelBundle, load_bundle
 from services.classify.engine import ClassificationEngine, EngineNotRunning
 from services.classify.prediction import Prediction
+from services.classify.settings import ClassifySettings
 from textencoder import SentenceEncoder
 
-from .conftest import TEST_INTENTS
+from .conftest import COMMITTED_BUNDLE, TEST_INTENTS
 
 
 def test_engine_is_ready_only_after_start(bundle: ModelBundle, encoder: SentenceEncoder) -> None:
@@ -210,3 +214,131 @@ def test_intent_candidates_are_the_most_likely_intents_best_first(
     assert confidences[0] == prediction.intent_confidence
     assert confidences == sorted(confidences, reverse=True)
     assert len(set(intents)) == len(intents) == min(5, len(TEST_INTENTS))
+
+
+# -- the float path (what GPUs serve), run on this CPU ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served_bundle() -> ModelBundle:
+    """The committed bundle: trained heads, so clear texts get clear labels."""
+    return load_bundle(COMMITTED_BUNDLE)
+
+
+@pytest.fixture(scope="module")
+def served_encoder() -> SentenceEncoder:
+    """A fresh encoder, since the engines merge the committed bundle's adapters into it."""
+    return SentenceEncoder()
+
+
+@pytest.fixture(scope="module")
+def float_engine(
+    served_bundle: ModelBundle, served_encoder: SentenceEncoder
+) -> Iterator[ClassificationEngine]:
+    engine = ClassificationEngine(served_bundle, served_encoder, max_batch=8, forward="float")
+    engine.start()
+    yield engine
+    engine.close()
+
+
+# Token lengths 3, 4, 13, 38, 82 and 128 (truncated): one pass pads them all to 128.
+VARIED_LENGTHS = [
+    "ok",
+    "thanks!",
+    "My card has not arrived yet, where is it?",
+    "Why was I charged a fee when I took cash out of an ATM abroad last week? " * 2,
+    "transfer " * 80,
+    "refund " * 300,
+]
+
+
+def test_auto_forward_is_int8_on_cpus_and_float_on_gpus(
+    bundle: ModelBundle, encoder: SentenceEncoder
+) -> None:
+    gpu_encoder = copy.copy(encoder)
+    gpu_encoder.device = "/GPU:0"
+    assert ClassificationEngine(bundle, encoder).forward_path == "int8"
+    assert ClassificationEngine(bundle, gpu_encoder).forward_path == "float"
+    assert ClassificationEngine(bundle, encoder, forward="float").forward_path == "float"
+    with pytest.raises(ValueError, match="CPU provider only"):
+        ClassificationEngine(bundle, gpu_encoder, forward="int8")
+
+
+def test_a_bad_classify_forward_setting_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLASSIFY_FORWARD", "float")
+    assert ClassifySettings().forward == "float"
+    monkeypatch.setenv("CLASSIFY_FORWARD", "gpu")
+    with pytest.raises(ValidationError, match="forward"):
+        ClassifySettings()
+
+
+def test_float_path_pads_a_micro_batch_without_changing_any_texts_result(
+    float_engine: ClassificationEngine,
+) -> None:
+    together = float_engine.classify(VARIED_LENGTHS)
+    alone = [_fresh_single(float_engine, text) for text in VARIED_LENGTHS]
+    for a, b in zip(together, alone, strict=True):
+        assert (a.sentiment, a.intent) == (b.sentiment, b.intent)
+        # Measured: at most 3e-7 apart (padding is masked out of attention and pooling).
+        assert a.sentiment_confidence == pytest.approx(b.sentiment_confidence, abs=1e-5)
+        assert [c for c, _ in a.intent_candidates] == [c for c, _ in b.intent_candidates]
+        assert [p for _, p in a.intent_candidates] == pytest.approx(
+            [p for _, p in b.intent_candidates], abs=1e-5
+        )
+
+
+def test_float_path_runs_batched_passes_and_never_retraces_after_warm_up(
+    float_engine: ClassificationEngine,
+) -> None:
+    traced, before = float_engine.tracing_count(), float_engine.stats()
+    float_engine.classify([f"batched {t}" for t in VARIED_LENGTHS])  # one pass of 6 rows
+    float_engine.classify([f"again {i}: " + "where is my card " * i for i in range(11)])  # 8 + 3
+    after = float_engine.stats()
+    assert after.texts_computed - before.texts_computed == 17
+    assert after.micro_batches - before.micro_batches == 2
+    assert after.forward_passes - before.forward_passes == 3
+    assert float_engine.tracing_count() == traced
+
+
+def test_float_path_leaves_blas_threads_alone(
+    bundle: ModelBundle, encoder: SentenceEncoder
+) -> None:
+    engine = ClassificationEngine(bundle, encoder, max_batch=1, forward="float")
+    with threadpool_limits(2, user_api="blas"):  # whatever another engine set meanwhile
+        before = _blas_threads()
+        engine.start()
+        try:
+            assert _blas_threads() == before
+        finally:
+            engine.close()
+
+
+# Their labels lead every other by a margin >= 0.27 under float32; int8 moved no probability
+# by more than 0.018 (sentiment) and 0.013 (intent). An ambiguous text ("Thanks, my new card
+# arrived today, great service!": intent margin 0.04) did flip its intent.
+CLEAR_TEXTS = [
+    "My card still hasn't arrived and it has been two weeks, this is ridiculous.",
+    "How do I change my PIN?",
+    "My PIN is blocked after I typed it wrong three times.",
+    "I was charged twice for the same purchase and I am furious.",
+    "Please close my account, I want to terminate it.",
+    "Apple Pay works perfectly with my card, thank you!",
+    "I love how fast the exchange rate updates in the app, brilliant!",
+]
+
+
+def test_float_and_int8_paths_agree_on_clear_texts(
+    float_engine: ClassificationEngine,
+    served_bundle: ModelBundle,
+    served_encoder: SentenceEncoder,
+) -> None:
+    int8_engine = ClassificationEngine(served_bundle, served_encoder, max_batch=8, forward="int8")
+    int8_engine.start()
+    try:
+        approximate = int8_engine.classify(CLEAR_TEXTS)
+    finally:
+        int8_engine.close()
+    for exact, approx in zip(float_engine.classify(CLEAR_TEXTS), approximate, strict=True):
+        assert (approx.sentiment, approx.intent) == (exact.sentiment, exact.intent)
+        assert approx.sentiment_confidence == pytest.approx(exact.sentiment_confidence, abs=0.05)
+        assert approx.intent_confidence == pytest.approx(exact.intent_confidence, abs=0.05)
