@@ -5,8 +5,10 @@
 
 Fits `NgramModel` (hashed word and character n-grams, logistic regression) on every TweetEval
 training tweet, and chooses its temperature and its share of the served sentiment
-distribution on the tweets the bundle's encoder, heads and exemplars never saw (those outside
-its fine-tuning subset), scoring each of them with an n-gram model fitted without it (2 folds).
+distribution on tweets the bundle's encoder, heads and exemplars were never fitted on, scoring
+each of them with an n-gram model fitted without it (2 folds): those outside its fine-tuning
+subset; for a bundle fine-tuned on every tweet, its validation tweets (which only picked its
+checkpoint and temperature), provided no sentiment exemplar memory holds them.
 Then scores the official validation split with the whole served stack and writes
 `models/classify/<version>`: the bundle's files plus `sentiment_ngrams.safetensors`, with
 updated metrics and model card. About 10 minutes on 2 cores, most of it embedding the unseen
@@ -57,33 +59,37 @@ def main(argv: list[str] | None = None) -> None:
     bundle = load_bundle(args.bundle)
     splits = bundle_splits(bundle, args.data_dir, args.cache_dir)
     unseen = splits.sentiment_unseen
-    if not len(unseen):
+    if len(unseen):
+        chosen_on, pool = "unseen", unseen
+    elif bundle.sentiment_exemplars is None:
+        chosen_on, pool = "validation", splits.sentiment_val
+    else:
         raise SystemExit(
-            f"bundle {bundle.version} was fine-tuned on every training tweet: no unseen tweets "
-            "are left to choose the blend on"
+            f"bundle {bundle.version} was fine-tuned on every training tweet and its sentiment "
+            "exemplars hold its validation tweets: no tweets are left to choose the blend on "
+            "(add exemplars with --tasks intent)"
         )
     labels = bundle.sentiment.labels
     tweets = [splits.sentiment_train, splits.sentiment_val, unseen]
     texts = [text for part in tweets for text in part.texts]
     label_ids = np.array([labels.index(x) for part in tweets for x in part.labels], np.int64)
-    selection = np.arange(len(texts) - len(unseen), len(texts))
+    first = len(splits.sentiment_train) + (len(splits.sentiment_val) if len(unseen) else 0)
+    selection = np.arange(first, first + len(pool))
     config = NgramTrainingConfig()
     featurizer = NgramFeaturizer(config.bits)
 
     log.info("counting n-grams of %d tweets", len(texts))
     rows = count_rows(featurizer, texts)
-    log.info("out-of-fold n-gram logits for the %d unseen tweets", len(unseen))
+    log.info("out-of-fold n-gram logits for the %d %s tweets", len(pool), chosen_on)
     ngram_logits = out_of_fold_logits(featurizer, rows, label_ids, len(labels), selection, config)
-    log.info("embedding the %d unseen tweets (%s)", len(unseen), args.forward)
+    log.info("embedding the %d %s tweets (%s)", len(pool), chosen_on, args.forward)
     forward = served_forward(bundle, args.forward)
 
     def served_sentiment(served: Any, data_texts: list[str]) -> Any:
         vectors = forward.encode(data_texts, batch_size=32)
         return served.sentiment_probabilities(served.sentiment.logits(vectors), vectors, data_texts)
 
-    choice = choose_blend(
-        served_sentiment(bundle, unseen.texts), ngram_logits, label_ids[selection]
-    )
+    choice = choose_blend(served_sentiment(bundle, pool.texts), ngram_logits, label_ids[selection])
     log.info("blend: %s", choice)
     model = fit_ngram_model(
         featurizer,
@@ -112,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         "training": asdict(config),
         "forward": args.forward,
         "command": args.command,
+        "chosen_on": chosen_on,
         **asdict(choice),
     }
     card = base_model_card(args.bundle, bundle, args.version)
@@ -119,6 +126,13 @@ def main(argv: list[str] | None = None) -> None:
     card += f"\nCommand: `{args.command}`\n"
     out = save_new_version(new_version, args.output, metrics=metrics, model_card=card)
     print(f"bundle written to {out}")
+
+
+_POOLS = {
+    "unseen": "training tweets outside the encoder's fine-tuning subset",
+    "validation": "validation tweets of the encoder's fine-tuning (which only picked its "
+    "checkpoint and temperature)",
+}
 
 
 def _model_card_section(
@@ -135,7 +149,7 @@ hashed word uni-/bigrams and 2-5-byte grams of each token (2 x 2**{settings["bit
 tf-idf), fitted on all {settings["tweets"]:,} TweetEval training tweets (none of the
 validation or test tweets). Its temperature ({settings["temperature"]}) and its share of the
 served sentiment distribution ({settings["weight"]}) were chosen on the
-{settings["selection_size"]:,} training tweets outside the encoder's fine-tuning subset,
+{settings["selection_size"]:,} {_POOLS[settings["chosen_on"]]},
 scoring each with an n-gram model fitted without it: macro recall {settings["selection_score"]}
 blended, against {settings["encoder_score"]} for the encoder's distribution alone and
 {settings["ngram_score"]} for the n-grams alone.

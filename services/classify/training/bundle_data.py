@@ -5,6 +5,7 @@ forward pass that serves its queries, and writing the new version next to it."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -22,9 +23,16 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def parse_step_args(
-    module: str, description: str | None, argv: list[str], *, data_help: str, forward_help: str
+    module: str,
+    description: str | None,
+    argv: list[str],
+    *,
+    data_help: str,
+    forward_help: str,
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> argparse.Namespace:
-    """--bundle, --data-dir, --version, --output, --forward and --cache-dir of a step."""
+    """--bundle, --data-dir, --version, --output, --forward and --cache-dir of a step, plus
+    what `extra` adds."""
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
     parser.add_argument("--bundle", type=Path, required=True, help="the trained bundle")
     parser.add_argument("--data-dir", type=Path, required=True, help=data_help)
@@ -34,6 +42,8 @@ def parse_step_args(
     )
     parser.add_argument("--forward", choices=("int8", "float32"), default="int8", help=forward_help)
     parser.add_argument("--cache-dir", type=Path, default=user_cache_dir())
+    if extra is not None:
+        extra(parser)
     args = parser.parse_args(argv)
     args.command = command_line(module, argv)
     if args.output is None:

@@ -1,4 +1,5 @@
-"""Smoke tests of the frozen-encoder training run and of adding n-grams, on tiny data."""
+"""Smoke tests of the frozen-encoder training run and of the steps that add exemplars and
+n-grams to its bundle, on tiny data."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.classify.bundle import SENTIMENT_LABELS, load_bundle
-from services.classify.training import add_ngrams
+from services.classify.training import add_exemplars, add_ngrams
 from services.classify.training.fit import HeadTrainingConfig
 from services.classify.training.train import TrainingConfig, run_training
 
@@ -79,34 +80,59 @@ def test_frozen_training_writes_a_loadable_bundle_scored_on_held_out_data(tmp_pa
     assert "pytest" in (out / "MODEL_CARD.md").read_text()
 
 
+def step_args(tmp_path: Path, bundle: Path, version: str, *extra: str) -> list[str]:
+    """Command line of a post-training step writing `tmp_path / version`."""
+    return [
+        *("--bundle", str(bundle), "--data-dir", str(tmp_path / "data")),
+        *("--version", version, "--output", str(tmp_path / version)),
+        *("--cache-dir", str(tmp_path / "cache")),
+        *extra,
+    ]
+
+
 def test_ngrams_are_chosen_on_the_tweets_the_bundle_never_saw(tmp_path: Path) -> None:
     out = train_tiny(tmp_path, sentiment_train_size=30)  # of 60 training tweets
-    target = tmp_path / "with-ngrams"
-    add_ngrams.main(
-        [
-            *("--bundle", str(out), "--data-dir", str(tmp_path / "data")),
-            *("--version", "smoke-ngrams", "--output", str(target)),
-            *("--cache-dir", str(tmp_path / "cache")),
-        ]
-    )
+    add_ngrams.main(step_args(tmp_path, out, "with-ngrams"))
 
+    target = tmp_path / "with-ngrams"
     bundle = load_bundle(target)
-    assert bundle.version == "smoke-ngrams"
+    assert bundle.version == "with-ngrams"
     assert bundle.sentiment_ngrams is not None
     metrics = json.loads((target / "metrics.json").read_text())
+    assert metrics["sentiment_ngrams"]["chosen_on"] == "unseen"
     assert metrics["sentiment_ngrams"]["selection_size"] == 30
     assert metrics["sentiment_ngrams"]["tweets"] == 60
     assert metrics["sentiment"]["evaluation"]["n"] == 15
     assert "Sentiment n-grams" in (target / "MODEL_CARD.md").read_text()
 
 
-def test_adding_ngrams_to_a_bundle_fitted_on_every_tweet_is_refused(tmp_path: Path) -> None:
+def test_a_bundle_fitted_on_every_tweet_chooses_its_ngram_blend_on_its_validation_tweets(
+    tmp_path: Path,
+) -> None:
     out = train_tiny(tmp_path)
-    with pytest.raises(SystemExit, match="no unseen tweets"):
-        add_ngrams.main(
-            [
-                *("--bundle", str(out), "--data-dir", str(tmp_path / "data")),
-                *("--version", "x", "--output", str(tmp_path / "x")),
-                *("--cache-dir", str(tmp_path / "cache")),
-            ]
-        )
+    add_exemplars.main(step_args(tmp_path, out, "intent-memory", "--tasks", "intent"))
+    memory = load_bundle(tmp_path / "intent-memory")
+    assert memory.intent_exemplars is not None
+    assert memory.sentiment_exemplars is None
+
+    add_ngrams.main(step_args(tmp_path, tmp_path / "intent-memory", "with-ngrams"))
+
+    metrics = json.loads((tmp_path / "with-ngrams" / "metrics.json").read_text())
+    assert metrics["sentiment_ngrams"]["chosen_on"] == "validation"
+    assert metrics["sentiment_ngrams"]["selection_size"] == 6  # 10% of the 60 training tweets
+    assert metrics["sentiment_ngrams"]["tweets"] == 60
+    assert (
+        "validation tweets of the encoder"
+        in (tmp_path / "with-ngrams" / "MODEL_CARD.md").read_text()
+    )
+
+
+def test_ngrams_are_refused_when_every_tweet_is_inside_the_encoder_or_a_memory(
+    tmp_path: Path,
+) -> None:
+    out = train_tiny(tmp_path)
+    add_exemplars.main(step_args(tmp_path, out, "both-memories"))
+    assert load_bundle(tmp_path / "both-memories").sentiment_exemplars is not None
+
+    with pytest.raises(SystemExit, match="exemplars hold its validation tweets"):
+        add_ngrams.main(step_args(tmp_path, tmp_path / "both-memories", "x"))
