@@ -26,15 +26,10 @@ import torch.nn.functional as F  # type: ignore[import-not-found]
 from safetensors.numpy import load_file
 from transformers import BertConfig, BertModel
 
-# The adapted dense layers, as `FineTuneConfig.targets` names them.
-LORA_TARGETS = (
-    "attention.self.query",
-    "attention.self.key",
-    "attention.self.value",
-    "attention.output.dense",
-    "intermediate.dense",
-    "output.dense",
-)
+from services.classify.training.fit import FineTuneConfig
+
+# The served recipe's adapted dense layers (fit.py needs only numpy, so it imports here).
+LORA_TARGETS = FineTuneConfig().targets
 HEAD_LEARNING_RATE = 2e-2  # as the served recipe: heads on unit vectors need large weights
 CLASSES = {"intent": 77, "sentiment": 3}
 
