@@ -70,12 +70,13 @@ typecheck: install
 # ---- models: training and evaluation (each prints one JSON object as its last line) ----
 DATA_DIR ?= ../shared/datasets
 
-train: install ## fine-tune classify on DATA_DIR: models/classify/v2, v3 (+ exemplars), v4 (+ n-grams)
-	nice $(BIN)/python -m services.classify.training --data-dir $(DATA_DIR)
-	nice $(BIN)/python -m services.classify.training.add_exemplars --bundle models/classify/v2 \
-	  --data-dir $(DATA_DIR) --version v3
-	nice $(BIN)/python -m services.classify.training.add_ngrams --bundle models/classify/v3 \
-	  --data-dir $(DATA_DIR) --version v4
+train: install ## fine-tune classify on DATA_DIR (~55 min, 2 cores): models/classify/v5
+	nice $(BIN)/python -m services.classify.training --data-dir $(DATA_DIR) --version v5 \
+	  --sentiment-train-size 0 --sentiment-epochs 2 --evaluations 3 --output build/classify/v5-finetuned
+	nice $(BIN)/python -m services.classify.training.add_exemplars --data-dir $(DATA_DIR) \
+	  --bundle build/classify/v5-finetuned --tasks intent --version v5 --output build/classify/v5-exemplars
+	nice $(BIN)/python -m services.classify.training.add_ngrams --data-dir $(DATA_DIR) \
+	  --bundle build/classify/v5-exemplars --version v5
 
 eval-intent: install ## score intent on a text,category CSV: make eval-intent FILE=...
 	$(BIN)/python -m services.classify.evaluate --csv $(FILE)

@@ -122,7 +122,10 @@ def main(argv: list[str] | None = None) -> None:
         **asdict(choice),
     }
     card = base_model_card(args.bundle, bundle, args.version)
-    card += _model_card_section(bundle.version, metrics["sentiment_ngrams"], report, before)
+    encoder = "encoder (head + exemplars)" if bundle.sentiment_exemplars else "encoder (head)"
+    card += _model_card_section(
+        bundle.version, metrics["sentiment_ngrams"], report, (encoder, before)
+    )
     card += f"\nCommand: `{args.command}`\n"
     out = save_new_version(new_version, args.output, metrics=metrics, model_card=card)
     print(f"bundle written to {out}")
@@ -136,7 +139,7 @@ _POOLS = {
 
 
 def _model_card_section(
-    base: str, settings: dict[str, Any], after: dict[str, Any], before: dict[str, Any]
+    base: str, settings: dict[str, Any], after: dict[str, Any], before: tuple[str, dict[str, Any]]
 ) -> str:
     def row(label: str, m: dict[str, Any]) -> str:
         return f"| {label} | {m['accuracy']} | {m['macro_recall']} | {m['macro_f1']} | {m['ece']} |"
@@ -156,7 +159,7 @@ blended, against {settings["encoder_score"]} for the encoder's distribution alon
 
 | official validation sentiment (n={after["n"]}) | accuracy | macro recall | macro F1 | ECE |
 |---|---|---|---|---|
-{row("encoder (head + exemplars)", before)}
+{row(*before)}
 {row("encoder + n-grams", after)}
 """
 

@@ -121,10 +121,9 @@ def test_a_bundle_fitted_on_every_tweet_chooses_its_ngram_blend_on_its_validatio
     assert metrics["sentiment_ngrams"]["chosen_on"] == "validation"
     assert metrics["sentiment_ngrams"]["selection_size"] == 6  # 10% of the 60 training tweets
     assert metrics["sentiment_ngrams"]["tweets"] == 60
-    assert (
-        "validation tweets of the encoder"
-        in (tmp_path / "with-ngrams" / "MODEL_CARD.md").read_text()
-    )
+    card = (tmp_path / "with-ngrams" / "MODEL_CARD.md").read_text()
+    assert "validation tweets of the encoder" in card
+    assert "| encoder (head) |" in card  # no sentiment memory to credit
 
 
 def test_ngrams_are_refused_when_every_tweet_is_inside_the_encoder_or_a_memory(
