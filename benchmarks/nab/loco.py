@@ -44,6 +44,7 @@ _GUARDED_SETTINGS: dict[str, tuple[float, ...]] = {
     "shift_break": (0.0, 0.5, 1.0),
     "novelty_rate_discount": (0.0, 1.0, 2.0, 5.0),
     "season_break": (0.0, 0.3, 0.5, 1.0),
+    "volatility_break": (0.0, 0.25, 0.5, 1.0),
 }
 
 

@@ -18,7 +18,11 @@ Each point is scored from the points before it and itself only, with constant wo
    large for the series' recent behaviour but small against a range once stretched by a far
    bigger excursion. So, for timestamped points, does a sustained shift of the series against
    itself one day and one week earlier (:mod:`.seasonal`), where seasonality explains most of
-   its band. ``score = novelty / (novelty + 1)``, so a novelty scores >= 0.5 and a familiar
+   its band. And so does a sustained rise in volatility (:mod:`.volatility`): the median of the
+   last ``shift_run_points`` absolute point-to-point changes above the
+   [``volatility_quantile``, 1 - ``volatility_quantile``] band of the changes before them, in
+   units of ``volatility_break`` band widths: a calm series turning agitated inside its usual
+   range. ``score = novelty / (novelty + 1)``, so a novelty scores >= 0.5 and a familiar
    pattern < 0.5.
 4. Reporting discipline (what NAB-style evaluation and on-call humans both reward): a novelty
    is only reported (kept >= 0.5) if the model had been stable for ``quiet_points`` (no new
@@ -39,11 +43,12 @@ from datetime import datetime
 
 from services.alert.level_shift import LevelShiftNovelty
 from services.alert.seasonal import SeasonalShiftNovelty
+from services.alert.volatility import VolatilityShiftNovelty
 
 _REPORT_LEVEL = 0.5  # score of a novelty exactly at the radius
 _SUPPRESSED_CAP = 0.49  # a suppressed novelty never reaches the report level
-_STATE_VERSION = 4
-_READABLE_VERSIONS = (1, 2, 3, _STATE_VERSION)
+_STATE_VERSION = 5
+_READABLE_VERSIONS = (1, 2, 3, 4, _STATE_VERSION)
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,11 @@ class DetectorConfig:
     season_history_points: timestamped values kept for those lags (a week of 5-minute points).
     season_gate: the seasonal check speaks only where the residuals' band is at most this
         fraction of the values' own band.
+    volatility_break: a run of absolute point-to-point changes whose median lies this many
+        band widths above their recent band scores the report level (0 disables the check; it
+        uses the shift_* run and reference lengths).
+    volatility_quantile: the changes' band is their [q, 1 - q] quantile range; wider trimming
+        than the level shift's because occasional big changes are ordinary.
     """
 
     window: int = 8
@@ -99,6 +109,8 @@ class DetectorConfig:
     season_break: float = 0.5
     season_history_points: int = 2100
     season_gate: float = 0.5
+    volatility_break: float = 0.5
+    volatility_quantile: float = 0.05
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.max_prototypes < 1:
@@ -123,6 +135,10 @@ class DetectorConfig:
             raise ValueError("season_break must be >= 0")
         if self.season_break > 0:
             self.seasonal_shift()  # validates the other season_* settings
+        if self.volatility_break < 0:
+            raise ValueError("volatility_break must be >= 0")
+        if self.volatility_break > 0:
+            self.volatility_shift()  # validates volatility_quantile with the run settings
 
     def level_shift(self) -> LevelShiftNovelty | None:
         """A fresh level-shift check with these settings (None when it is disabled)."""
@@ -137,6 +153,17 @@ class DetectorConfig:
             return None
         residuals = self._run_test(self.season_break)
         return SeasonalShiftNovelty(self.season_history_points, residuals, self.season_gate)
+
+    def volatility_shift(self) -> VolatilityShiftNovelty | None:
+        """A fresh volatility check with these settings (None when it is disabled)."""
+        if self.volatility_break == 0:
+            return None
+        return VolatilityShiftNovelty(
+            self.shift_run_points,
+            self.shift_reference_points,
+            self.volatility_quantile,
+            self.volatility_break,
+        )
 
     def _run_test(self, break_fraction: float) -> LevelShiftNovelty:
         """The run-against-band test with the shift_* settings, in units of `break_fraction`."""
@@ -161,6 +188,7 @@ class StreamingAnomalyDetector:
         self._last_report: float | None = None  # the last reported novelty
         self._level_shift = self.config.level_shift()
         self._seasonal_shift = self.config.seasonal_shift()
+        self._volatility_shift = self.config.volatility_shift()
         self._novel_rate = 0.0  # exponential average of "this pattern became a prototype"
 
     def score(self, value: float, timestamp: datetime | None = None) -> float:
@@ -172,11 +200,13 @@ class StreamingAnomalyDetector:
         if not math.isfinite(value):
             raise ValueError(f"value must be finite, got {value!r}")
         c = self.config
-        # Judged against the values before this one: beyond their range, or a sustained shift.
+        # Judged against the values before this one: beyond their range, a sustained shift,
+        # or sustained agitation.
         level_novelty = max(
             self._range_novelty(value),
             self._shift_novelty(value),
             self._seasonal_novelty(value, timestamp),
+            self._volatility_novelty(value),
         )
         self._recent.append(value)
         if len(self._recent) > c.window:
@@ -233,6 +263,12 @@ class StreamingAnomalyDetector:
         value_band = self._level_shift.band()
         return self._seasonal_shift.update(timestamp, value, value_band, self._min_band())
 
+    def _volatility_novelty(self, value: float) -> float:
+        """Novelty of the run of changes ending at ``value`` (0 when the check is disabled)."""
+        if self._volatility_shift is None:
+            return 0.0
+        return self._volatility_shift.update(value, self._min_band())
+
     def _min_band(self) -> float:
         """A band narrower than 0.1% of the range is a flat stretch, not a precise baseline."""
         return (self._high - self._low) * 1e-3 if self._seen else 0.0
@@ -288,6 +324,9 @@ class StreamingAnomalyDetector:
             "novel_rate": self._novel_rate,
             "level_shift": None if self._level_shift is None else self._level_shift.to_state(),
             "seasonal": None if self._seasonal_shift is None else self._seasonal_shift.to_state(),
+            "volatility": (
+                None if self._volatility_shift is None else self._volatility_shift.to_state()
+            ),
         }
 
     @classmethod
@@ -298,7 +337,8 @@ class StreamingAnomalyDetector:
         those two rules at their defaults and no report remembered; a version 1 or 2 state
         (before the level-shift check and the novelty-rate discount) starts them afresh: an
         empty reference and a rate of 0. Before version 4 there was no seasonal check: it
-        starts with an empty history.
+        starts with an empty history; before version 5 there was no volatility check: it
+        starts with no previous value and an empty reference.
         """
         version = state.get("version")
         if version not in _READABLE_VERSIONS:
@@ -340,6 +380,14 @@ class StreamingAnomalyDetector:
                 _floats(seasonal.get("values")),
                 _floats(residuals.get("run")),
                 _floats(residuals.get("reference")),
+            )
+        volatility = state.get("volatility")
+        if detector._volatility_shift is not None and isinstance(volatility, dict):
+            previous = volatility.get("previous")
+            detector._volatility_shift.load_state(
+                None if previous is None else _float(previous),
+                _floats(volatility.get("run")),
+                _floats(volatility.get("reference")),
             )
         return detector
 

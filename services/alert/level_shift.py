@@ -11,7 +11,8 @@ outlier-trimmed reference instead:
   ``quantile`` and ``1 - quantile`` order statistics bound the recent normal band, so a few
   outliers in the reference neither widen the band nor hide a shift;
 * novelty is how far the run's median lies outside the band, in units of the band's width
-  and of ``break_fraction`` (novelty 1 at ``break_fraction`` band widths outside).
+  and of ``break_fraction`` (novelty 1 at ``break_fraction`` band widths outside); with
+  ``upward_only`` only a run above the band counts (for statistics where less is not news).
 
 Constant memory (``run_points + reference_points`` values) and bounded work per point.
 """
@@ -30,7 +31,13 @@ class LevelShiftNovelty:
     """Novelty of the recent run's median against the band of the values just before it."""
 
     def __init__(
-        self, run_points: int, reference_points: int, quantile: float, break_fraction: float
+        self,
+        run_points: int,
+        reference_points: int,
+        quantile: float,
+        break_fraction: float,
+        *,
+        upward_only: bool = False,
     ) -> None:
         if run_points < 1 or reference_points < MIN_REFERENCE_POINTS:
             raise ValueError(f"run_points >= 1 and reference_points >= {MIN_REFERENCE_POINTS}")
@@ -40,6 +47,7 @@ class LevelShiftNovelty:
         self._reference_points = reference_points
         self._quantile = quantile
         self._break_fraction = break_fraction
+        self._upward_only = upward_only
         self._run: deque[float] = deque()
         self._reference: deque[float] = deque()  # arrival order, to know which value leaves
         self._sorted_reference: list[float] = []
@@ -59,7 +67,8 @@ class LevelShiftNovelty:
         low, high = bounds
         band = max(high - low, min_band, 1e-12)
         median = sorted(self._run)[len(self._run) // 2]
-        outside = max(median - high, low - median, 0.0)
+        below = 0.0 if self._upward_only else low - median
+        outside = max(median - high, below, 0.0)
         return outside / band / self._break_fraction
 
     def band(self) -> float | None:

@@ -64,4 +64,5 @@ def test_candidates_include_the_defaults_and_everything_off() -> None:
     assert candidates["default"] == DetectorConfig()
     off = candidates["all off"]
     assert off.shift_break == 0 and off.novelty_rate_discount == 0 and off.season_break == 0
+    assert off.volatility_break == 0
     assert len(set(candidates.values())) == len(candidates)  # no duplicates
