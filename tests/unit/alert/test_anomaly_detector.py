@@ -10,6 +10,7 @@ import pytest
 
 from services.alert.detector import DetectorConfig, StreamingAnomalyDetector
 from services.alert.level_shift import LevelShiftNovelty
+from tests.unit.alert.older_states import as_written_by_version
 
 NEW_IN_VERSION_2 = ("range_break", "breakthrough_ratio")
 NEW_IN_VERSION_3 = (
@@ -76,12 +77,9 @@ def test_state_round_trip_continues_with_identical_scores() -> None:
 def test_state_of_version_1_is_still_readable() -> None:
     detector = StreamingAnomalyDetector()
     _scores(_series(300), detector)
-    state = detector.to_state()
-    del state["last_report"]
-    state["version"] = 1
-    config = state["config"]
-    assert isinstance(config, dict)
-    state["config"] = {k: v for k, v in config.items() if k not in NEW_IN_VERSION_2}
+    state = as_written_by_version(
+        detector.to_state(), 1, without_state={"last_report"}, without_config=NEW_IN_VERSION_2
+    )
     restored = StreamingAnomalyDetector.from_state(state)
     assert restored.config == DetectorConfig()
     assert 0.0 <= restored.score(11.0) <= 1.0
@@ -174,12 +172,12 @@ def test_frequent_new_shapes_weaken_pattern_novelty() -> None:
 def test_state_of_version_2_is_read_with_fresh_level_shift_and_rate() -> None:
     detector = StreamingAnomalyDetector()
     _scores(_series(1200), detector)
-    state = detector.to_state()
-    del state["level_shift"], state["novel_rate"]
-    state["version"] = 2
-    config = state["config"]
-    assert isinstance(config, dict)
-    state["config"] = {k: v for k, v in config.items() if k not in NEW_IN_VERSION_3}
+    state = as_written_by_version(
+        detector.to_state(),
+        2,
+        without_state={"level_shift", "novel_rate"},
+        without_config=NEW_IN_VERSION_3,
+    )
     restored = StreamingAnomalyDetector.from_state(state)
     assert restored.config == DetectorConfig()
     assert restored.to_state()["level_shift"] == {"run": [], "reference": []}

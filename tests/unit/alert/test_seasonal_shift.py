@@ -12,6 +12,7 @@ import pytest
 from services.alert.detector import DetectorConfig, StreamingAnomalyDetector
 from services.alert.level_shift import LevelShiftNovelty
 from services.alert.seasonal import SeasonalShiftNovelty
+from tests.unit.alert.older_states import as_written_by_version, config_fields_starting
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -99,12 +100,12 @@ def test_state_of_version_3_is_read_with_an_empty_seasonal_history() -> None:
     detector = StreamingAnomalyDetector()
     for h, v in enumerate(daily(300)):
         detector.score(v, START + h * HOUR)
-    state = detector.to_state()
-    del state["seasonal"]
-    state["version"] = 3
-    config = state["config"]
-    assert isinstance(config, dict)
-    state["config"] = {k: v for k, v in config.items() if not k.startswith("season_")}
+    state = as_written_by_version(
+        detector.to_state(),
+        3,
+        without_state={"seasonal", "volatility"},
+        without_config=config_fields_starting("season_") | config_fields_starting("volatility_"),
+    )
     restored = StreamingAnomalyDetector.from_state(state)
     assert restored.config == DetectorConfig()
     assert restored.to_state()["seasonal"] == {

@@ -8,6 +8,7 @@ import pytest
 
 from services.alert.detector import DetectorConfig, StreamingAnomalyDetector
 from services.alert.volatility import VolatilityShiftNovelty
+from tests.unit.alert.older_states import as_written_by_version, config_fields_starting
 
 AGITATION_START = 1500
 # Around its level and back, so the median of any 5 consecutive values stays at the level:
@@ -72,12 +73,12 @@ def test_state_of_version_4_is_read_with_a_fresh_volatility_check() -> None:
     detector = StreamingAnomalyDetector()
     for v in _calm_then_agitated()[:1200]:
         detector.score(v)
-    state = detector.to_state()
-    del state["volatility"]
-    state["version"] = 4
-    config = state["config"]
-    assert isinstance(config, dict)
-    state["config"] = {k: v for k, v in config.items() if not k.startswith("volatility_")}
+    state = as_written_by_version(
+        detector.to_state(),
+        4,
+        without_state={"volatility"},
+        without_config=config_fields_starting("volatility_"),
+    )
     restored = StreamingAnomalyDetector.from_state(state)
     assert restored.config == DetectorConfig()
     fresh: dict[str, object] = {"previous": None, "run": [], "reference": []}
