@@ -1,11 +1,14 @@
-"""``python -m benchmarks.alerts [--seed N] [--weeks N]``: score the spike monitor.
+"""``python -m benchmarks.alerts [--seed N] [--weeks N] [--sustained-buckets N]``: score the
+spike monitor.
 
 An alert is a bucket where the monitor opens an episode (``new_alert``). It is true when it
 falls inside an incident or within ``resolve_after_buckets`` after its end, false otherwise.
 An incident is detected when a true alert falls in that range; its delay is the alert's bucket
 minus the incident's first bucket. Prints per-shape details and, as the last line, JSON with
 ``precision``, ``recall`` (qualifying incidents, see ``generator``), ``median_delay_buckets``
-and ``false_alerts_per_topic_week``.
+and ``false_alerts_per_topic_week``, plus ``recall_all_incidents`` (qualifying or not) and
+``median_resolve_lag_buckets``: for each detected incident, how many buckets after its last
+one the episode resolved.
 """
 
 from __future__ import annotations
@@ -23,18 +26,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.alerts", description=__doc__)
     parser.add_argument("--seed", type=int, default=20240101)
     parser.add_argument("--weeks", type=int, default=3)
+    parser.add_argument(
+        "--sustained-buckets",
+        type=int,
+        default=SpikeConfig.sustained_buckets,
+        help="window of the sustained-excess test (0: off)",
+    )
     args = parser.parse_args()
 
     started = time.monotonic()
-    config = SpikeConfig()
+    config = SpikeConfig(sustained_buckets=args.sustained_buckets)
     alerts = true_alerts = false_alerts = topic_weeks = 0
     detected: dict[bool, int] = {True: 0, False: 0}
     incidents_by_kind: dict[bool, int] = {True: 0, False: 0}
     delays: list[int] = []
+    resolve_lags: list[int] = []
     missed: list[str] = []
     for topic in generate_topics(seed=args.seed, weeks=args.weeks):
         monitor = NegativeSpikeMonitor(config)
-        alert_buckets = [i for i, b in enumerate(topic.buckets) if monitor.observe(b).new_alert]
+        alert_buckets: list[int] = []
+        resolved_buckets: list[int] = []
+        for i, bucket in enumerate(topic.buckets):
+            verdict = monitor.observe(bucket)
+            if verdict.new_alert:
+                alert_buckets.append(i)
+            if verdict.resolved:
+                resolved_buckets.append(i)
         topic_weeks += len(topic.buckets) // BUCKETS_PER_WEEK
         for incident in topic.incidents:
             incidents_by_kind[incident.qualifying] += 1
@@ -45,6 +62,9 @@ def main() -> None:
             ]
             if hits:
                 detected[incident.qualifying] += 1
+                resolved = [r for r in resolved_buckets if r > hits[0]]
+                if resolved:
+                    resolve_lags.append(resolved[0] - incident.end)
                 if incident.qualifying:
                     delays.append(hits[0] - incident.start)
             elif incident.qualifying:
@@ -71,6 +91,7 @@ def main() -> None:
         ),
         "median_delay_buckets": statistics.median(delays) if delays else None,
         "false_alerts_per_topic_week": round(false_alerts / topic_weeks, 4),
+        "median_resolve_lag_buckets": statistics.median(resolve_lags) if resolve_lags else None,
     }
     print(json.dumps(result))
 

@@ -99,7 +99,9 @@ class BucketCloser:
 
     def _restore_monitor(self, series: SeriesKey, state: SeriesState) -> NegativeSpikeMonitor:
         try:
-            monitor = NegativeSpikeMonitor.from_state(state.monitor_state)
+            # The settings win over the config stored with the state, so a tuning change
+            # applies to existing series and not only to new ones.
+            return NegativeSpikeMonitor.from_state(state.monitor_state, self._spike_config)
         except (ValueError, KeyError, TypeError):
             # A state this version cannot read (e.g. written by an incompatible detector)
             # would stop the series forever; relearning its baseline is the lesser loss.
@@ -109,7 +111,3 @@ class BucketCloser:
                 extra={"topic": series.topic, "channel": series.channel},
             )
             return NegativeSpikeMonitor(self._spike_config)
-        # The state carries the config it was built with; the settings win, so a tuning
-        # change applies to existing series and not only to new ones.
-        monitor.config = self._spike_config
-        return monitor

@@ -43,6 +43,9 @@ class AlertSettings(ServiceSettings):
     spike_min_fold: float = Field(default=SpikeConfig.min_fold, ge=1)
     spike_cooldown_buckets: int = Field(default=SpikeConfig.cooldown_buckets, ge=0)
     spike_resolve_after_buckets: int = Field(default=SpikeConfig.resolve_after_buckets, ge=1)
+    spike_sustained_buckets: int = Field(default=SpikeConfig.sustained_buckets, ge=0)
+    spike_sustained_min_fold: float = Field(default=SpikeConfig.sustained_min_fold, ge=1)
+    spike_sustained_min_negatives: int = Field(default=SpikeConfig.sustained_min_negatives, ge=1)
 
     # Severity: critical when the score and the incident's negatives both reach these
     # (a score of 0.8 is a one-in-10^8 bucket).
@@ -95,6 +98,9 @@ class AlertSettings(ServiceSettings):
             min_fold=self.spike_min_fold,
             cooldown_buckets=self.spike_cooldown_buckets,
             resolve_after_buckets=self.spike_resolve_after_buckets,
+            sustained_buckets=self.spike_sustained_buckets,
+            sustained_min_fold=self.spike_sustained_min_fold,
+            sustained_min_negatives=self.spike_sustained_min_negatives,
         )
 
     @property

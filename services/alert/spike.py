@@ -17,6 +17,10 @@ be normal, and is the observed number a surprising excess?
 * Guards: at least ``min_negatives`` negatives (three angry messages at 3 a.m. are not a spike)
   and at least ``min_fold`` times the expected count (on very busy topics a tiny, significant
   drift is not an incident).
+* Sustained excess (:mod:`.sustained_excess`): the same test on the last ``sustained_buckets``
+  buckets added up, with its own guards (``sustained_min_negatives`` negatives,
+  ``sustained_min_fold`` times the expected). A moderate surge that lasts (1.7x for ten minutes
+  on a busy topic) spikes although no single bucket of it would.
 * Cold start: the odds start from ``prior_negative_ratio`` worth ``prior_messages`` messages and
   the expected count never drops below ``min_expected_negatives``, so a brand-new topic that
   suddenly gets a burst of negatives alerts on its first bucket.
@@ -34,9 +38,12 @@ import math
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from services.alert.sustained_excess import SustainedExcessWindow
+
 _HOURS_PER_DAY = 24
 _HOURS_PER_WEEK = 168
 _MAX_SURPRISE_DECADES = 10.0  # score 1.0 == p-value 1e-10
+_STATE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,9 @@ class SpikeConfig:
     baseline_half_life_buckets: float = 7 * 24 * 60.0
     seasonal_prior_messages: float = 200.0
     exposure_buckets: float = 10.0
+    sustained_buckets: int = 10  # 0 disables the sustained-excess test
+    sustained_min_fold: float = 1.5
+    sustained_min_negatives: int = 50
 
     def __post_init__(self) -> None:
         if self.min_negatives < 1:
@@ -70,6 +80,10 @@ class SpikeConfig:
             raise ValueError("exposure_buckets must be >= 1")
         if self.min_fold < 1.0 or self.cooldown_buckets < 0 or self.resolve_after_buckets < 1:
             raise ValueError("min_fold >= 1, cooldown_buckets >= 0, resolve_after_buckets >= 1")
+        if self.sustained_buckets < 0 or self.sustained_min_negatives < 1:
+            raise ValueError("sustained_buckets must be >= 0 and sustained_min_negatives >= 1")
+        if self.sustained_min_fold < 1.0:
+            raise ValueError("sustained_min_fold must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -89,13 +103,20 @@ class BucketCounts:
 class SpikeVerdict:
     """What the monitor concluded about one bucket."""
 
-    score: float  # in [0, 1]; -log10(p-value) / 10
+    score: float  # in [0, 1]; -log10(p-value) / 10, of the window when that spiked
     spiking: bool  # an episode is open after this bucket
     baseline_negatives: float  # negatives expected in this bucket
     expected_ratio: float  # normal negative share at this time of day/week
     fold: float  # observed negatives / expected negatives
     new_alert: bool  # this bucket opened an episode: publish an alert
     resolved: bool  # this bucket closed an episode
+    sustained: bool = False  # the last sustained_buckets buckets together spiked
+
+
+def surprise_score(negatives: int, expected: float) -> float:
+    """``-log10 P(K >= negatives | expected) / 10`` in [0, 1]; 0 when there is no excess."""
+    p_value = poisson_upper_tail(negatives, expected) if negatives > expected else 1.0
+    return min(1.0, -math.log10(max(p_value, 1e-300)) / _MAX_SURPRISE_DECADES)
 
 
 def poisson_upper_tail(k: int, mean: float) -> float:
@@ -138,6 +159,7 @@ class NegativeSpikeMonitor:
         self._episode_open = False
         self._quiet_buckets = 0
         self._buckets_since_alert: int | None = None
+        self._window = SustainedExcessWindow(c.sustained_buckets) if c.sustained_buckets else None
 
     def observe(self, counts: BucketCounts) -> SpikeVerdict:
         """Judge one bucket, then learn from it unless it is part of a spike."""
@@ -152,9 +174,12 @@ class NegativeSpikeMonitor:
             self._exposure += (non_negative - self._exposure) / c.exposure_buckets
         expected = max(odds * self._exposure, c.min_expected_negatives)
         fold = counts.negative / expected
-        p_value = poisson_upper_tail(counts.negative, expected) if fold > 1.0 else 1.0
-        score = min(1.0, -math.log10(max(p_value, 1e-300)) / _MAX_SURPRISE_DECADES)
-        condition = (
+        score = surprise_score(counts.negative, expected)
+        sustained_score = self._sustained_score(counts.negative, expected)
+        sustained = sustained_score is not None
+        if sustained_score is not None:
+            score = max(score, sustained_score)
+        condition = sustained or (
             counts.negative >= c.min_negatives and fold >= c.min_fold and score >= c.threshold
         )
 
@@ -183,7 +208,23 @@ class NegativeSpikeMonitor:
             fold=fold,
             new_alert=new_alert,
             resolved=resolved,
+            sustained=sustained,
         )
+
+    def _sustained_score(self, negatives: int, expected: float) -> float | None:
+        """The window's score when the last buckets together spike, else None."""
+        if self._window is None:
+            return None
+        c = self.config
+        totals = self._window.add(negatives, expected)
+        if (
+            totals is None
+            or totals.negatives < c.sustained_min_negatives
+            or totals.fold < c.sustained_min_fold
+        ):
+            return None
+        score = surprise_score(totals.negatives, totals.expected)
+        return score if score >= c.threshold else None
 
     def _expected_odds(self, hour: int, week_hour: int) -> float:
         """Negative odds, hour-of-week shrunk to hour-of-day shrunk to overall."""
@@ -209,7 +250,7 @@ class NegativeSpikeMonitor:
     def to_state(self) -> dict[str, object]:
         """JSON-serializable state, including the configuration it was built with."""
         return {
-            "version": 1,
+            "version": _STATE_VERSION,
             "config": asdict(self.config),
             "overall": list(self._overall),
             "by_hour": [list(s) for s in self._by_hour],
@@ -218,17 +259,25 @@ class NegativeSpikeMonitor:
             "episode_open": self._episode_open,
             "quiet_buckets": self._quiet_buckets,
             "buckets_since_alert": self._buckets_since_alert,
+            "sustained_window": None if self._window is None else self._window.to_state(),
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, object]) -> NegativeSpikeMonitor:
-        """Rebuild a monitor from :meth:`to_state` output."""
-        if state.get("version") != 1:
+    def from_state(
+        cls, state: dict[str, object], config: SpikeConfig | None = None
+    ) -> NegativeSpikeMonitor:
+        """Rebuild a monitor from :meth:`to_state` output.
+
+        ``config`` replaces the configuration the state was written with (so a tuning change
+        applies to existing series too). A version 1 state (before the sustained-excess test)
+        starts that test with an empty window.
+        """
+        if state.get("version") not in (1, _STATE_VERSION):
             raise ValueError(f"unsupported monitor state version: {state.get('version')!r}")
-        config = state["config"]
-        if not isinstance(config, dict):
+        stored = state["config"]
+        if not isinstance(stored, dict):
             raise ValueError("monitor state has no config")
-        monitor = cls(SpikeConfig(**config))
+        monitor = cls(config or SpikeConfig(**stored))
         monitor._overall = _pair(state["overall"])
         monitor._by_hour = _pairs(state["by_hour"], _HOURS_PER_DAY)
         monitor._by_week_hour = _pairs(state["by_week_hour"], _HOURS_PER_WEEK)
@@ -238,6 +287,9 @@ class NegativeSpikeMonitor:
         monitor._quiet_buckets = _int(state["quiet_buckets"])
         since = state["buckets_since_alert"]
         monitor._buckets_since_alert = None if since is None else _int(since)
+        window = state.get("sustained_window")
+        if monitor._window is not None and isinstance(window, list):
+            monitor._window.load_state((_int(n), _number(e)) for n, e in map(_pair_of, window))
         return monitor
 
 
@@ -245,6 +297,12 @@ def _pair(value: object) -> list[float]:
     if not isinstance(value, list) or len(value) != 2:
         raise ValueError("expected a [negative, non_negative] pair")
     return [float(value[0]), float(value[1])]
+
+
+def _pair_of(value: object) -> tuple[object, object]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError("expected a [negatives, expected] pair")
+    return value[0], value[1]
 
 
 def _pairs(value: object, length: int) -> list[list[float]]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
-from services.alert.spike import BucketCounts, NegativeSpikeMonitor, SpikeConfig
+import pytest
+
+from services.alert.spike import BucketCounts, NegativeSpikeMonitor, SpikeConfig, SpikeVerdict
 
 START = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday
 
@@ -83,3 +86,62 @@ def test_state_round_trip_gives_identical_verdicts() -> None:
     assert [restored.observe(b) for b in buckets[900:]] == [
         original.observe(b) for b in buckets[900:]
     ]
+
+
+def _moderate_surge(config: SpikeConfig, minutes: int) -> list[SpikeVerdict]:
+    """A busy topic (100 msgs/min, 15% negative) with a week of history, whose negatives run
+    at about 1.7x their usual count from 10:00 on day 9 (13 instead of 7 a minute at that hour):
+    a drift no single bucket of this seed shows beyond doubt."""
+    surge_start = 8 * 1440 + 600
+    monitor = NegativeSpikeMonitor(config)
+    for bucket in _daily_traffic(days=9, mean_per_minute=100.0, ratio=0.15)[:surge_start]:
+        assert not monitor.observe(bucket).new_alert
+    surge = _daily_traffic(days=9, mean_per_minute=100.0, ratio=0.235, seed=9)
+    return [monitor.observe(b) for b in surge[surge_start : surge_start + minutes]]
+
+
+def test_a_moderate_surge_that_lasts_fires_through_the_sustained_test() -> None:
+    verdicts = _moderate_surge(SpikeConfig(), minutes=30)
+    assert any(v.new_alert for v in verdicts)
+    first = next(v for v in verdicts if v.new_alert)
+    assert first.sustained and first.fold < SpikeConfig().min_fold
+    assert first.score >= SpikeConfig().threshold
+
+
+def test_without_the_sustained_test_the_same_surge_goes_unreported() -> None:
+    verdicts = _moderate_surge(SpikeConfig(sustained_buckets=0), minutes=30)
+    assert not any(v.spiking for v in verdicts)
+
+
+def test_a_moderate_surge_shorter_than_the_window_is_not_an_incident() -> None:
+    verdicts = _moderate_surge(SpikeConfig(), minutes=3)
+    assert not any(v.spiking for v in verdicts)
+
+
+def test_state_of_version_1_starts_the_sustained_test_with_an_empty_window() -> None:
+    monitor = NegativeSpikeMonitor()
+    for bucket in _daily_traffic(days=1, mean_per_minute=10.0, ratio=0.3)[:100]:
+        monitor.observe(bucket)
+    state = monitor.to_state()
+    assert len(state["sustained_window"]) == SpikeConfig().sustained_buckets  # type: ignore[arg-type]
+    del state["sustained_window"]
+    state["version"] = 1
+    restored = NegativeSpikeMonitor.from_state(state)
+    assert restored.to_state()["sustained_window"] == []
+
+
+def test_the_given_config_replaces_the_stored_one() -> None:
+    state = NegativeSpikeMonitor().to_state()
+    tuned = SpikeConfig(min_negatives=25, sustained_buckets=5)
+    restored = NegativeSpikeMonitor.from_state(state, tuned)
+    assert restored.config == tuned
+    assert restored.to_state()["config"] == asdict(tuned)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"sustained_buckets": -1}, {"sustained_min_fold": 0.9}, {"sustained_min_negatives": 0}],
+)
+def test_invalid_sustained_settings_are_refused(settings: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        SpikeConfig(**settings)  # type: ignore[arg-type]
