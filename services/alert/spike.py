@@ -289,20 +289,14 @@ class NegativeSpikeMonitor:
         monitor._buckets_since_alert = None if since is None else _int(since)
         window = state.get("sustained_window")
         if monitor._window is not None and isinstance(window, list):
-            monitor._window.load_state((_int(n), _number(e)) for n, e in map(_pair_of, window))
+            monitor._window.load_state((int(n), e) for n, e in map(_pair, window))
         return monitor
 
 
 def _pair(value: object) -> list[float]:
     if not isinstance(value, list) or len(value) != 2:
-        raise ValueError("expected a [negative, non_negative] pair")
+        raise ValueError("expected a pair of numbers")
     return [float(value[0]), float(value[1])]
-
-
-def _pair_of(value: object) -> tuple[object, object]:
-    if not isinstance(value, list) or len(value) != 2:
-        raise ValueError("expected a [negatives, expected] pair")
-    return value[0], value[1]
 
 
 def _pairs(value: object, length: int) -> list[list[float]]:
