@@ -1,6 +1,8 @@
 """Typed settings shared by every service, read from the environment (fail fast on bad values)."""
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -17,6 +19,19 @@ class KafkaSettings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1, le=20)
     retry_backoff_s: float = Field(default=0.2, ge=0)
     delivery_timeout_s: float = Field(default=30.0, gt=0)
+    # Durability of the topics CarePulse creates: one broker locally; a cluster sets 3 and 2,
+    # so an `acks=all` write survives the loss of one broker and is refused when two are gone.
+    replication_factor: int = Field(default=1, ge=1)
+    min_insync_replicas: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _min_isr_within_replicas(self) -> Self:
+        if self.min_insync_replicas > self.replication_factor:
+            raise ValueError(
+                "KAFKA_MIN_INSYNC_REPLICAS must not exceed KAFKA_REPLICATION_FACTOR:"
+                " no write with acks=all could ever succeed"
+            )
+        return self
 
 
 class ServiceSettings(BaseSettings):

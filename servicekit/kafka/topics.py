@@ -45,27 +45,38 @@ def carepulse_topics(partitions: int = 3) -> list[TopicSpec]:
 
 
 def ensure_topics(
-    bootstrap_servers: str, specs: Iterable[TopicSpec], timeout_s: float = 30
-) -> None:
-    """Create missing topics; existing ones are left as they are."""
+    bootstrap_servers: str,
+    specs: Iterable[TopicSpec],
+    *,
+    replication_factor: int = 1,
+    min_insync_replicas: int = 1,
+    timeout_s: float = 30,
+) -> list[str]:
+    """Create missing topics and return their names; existing ones are left as they are."""
     admin = AdminClient({"bootstrap.servers": bootstrap_servers})
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     wanted = [
         NewTopic(
             spec.name,
             num_partitions=spec.partitions,
-            replication_factor=-1,  # the broker's default: 1 locally, 3 in a cluster
-            config={"retention.ms": str(spec.retention_ms), "min.insync.replicas": "1"},
+            replication_factor=replication_factor,
+            config={
+                "retention.ms": str(spec.retention_ms),
+                "min.insync.replicas": str(min_insync_replicas),
+            },
         )
         for spec in specs
         if spec.name not in existing
     ]
+    created: list[str] = []
     if not wanted:
-        return
+        return created
     for name, future in admin.create_topics(wanted, request_timeout=timeout_s).items():
         try:
             future.result()
             log.info("created topic", extra={"topic": name})
+            created.append(name)
         except Exception as error:  # a concurrent creator is fine; anything else is not
             if "TOPIC_ALREADY_EXISTS" not in str(error):
                 raise
+    return created
