@@ -3,9 +3,9 @@
 from typing import Any
 
 from carepulse.v1 import ingest_pb2
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.timestamps import to_timestamp
+from gateway.timestamps import ApiDatetime, to_timestamp
 
 
 class IncomingMessage(BaseModel):
@@ -19,7 +19,7 @@ class IncomingMessage(BaseModel):
     external_id: str | None = Field(
         default=None, max_length=200, description="The source's id; repeats are de-duplicated."
     )
-    sent_at: AwareDatetime | None = None
+    sent_at: ApiDatetime | None = None
 
     def to_proto(self) -> Any:
         request = ingest_pb2.IngestRequest(

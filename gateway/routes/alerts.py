@@ -4,7 +4,6 @@ from typing import Annotated
 
 from carepulse.v1 import alert_pb2, events_pb2
 from fastapi import APIRouter, Body, Depends, Header, Query
-from pydantic import AwareDatetime
 from starlette.responses import Response
 
 from gateway.alert_streams import AlertStreams
@@ -13,8 +12,11 @@ from gateway.keyring import ApiKey, Role
 from gateway.models.alerts import STATES, AcknowledgeRequest, Alert, AlertPage, AlertStateName
 from gateway.problems import FieldError, Problem, problem_responses
 from gateway.settings import GatewaySettings
-from gateway.timestamps import to_timestamp
+from gateway.timestamps import ApiDatetime, to_timestamp
 from gateway.upstreams import Upstreams
+
+# Event sequences are int64 in the contract; a larger resume point cannot be sent upstream.
+MAX_SEQUENCE = 2**63 - 1
 
 
 def alerts_router(
@@ -27,8 +29,8 @@ def alerts_router(
     def list_alerts(
         state: AlertStateName | None = None,
         topic: Annotated[str | None, Query(max_length=200)] = None,
-        opened_after: AwareDatetime | None = None,
-        opened_before: AwareDatetime | None = None,
+        opened_after: ApiDatetime | None = None,
+        opened_before: ApiDatetime | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, Query(description="`next_cursor` of the page before")] = None,
     ) -> AlertPage:
@@ -66,7 +68,9 @@ def alerts_router(
         },
     )
     async def stream_alerts(
-        after: Annotated[int | None, Query(ge=0, description="Last sequence seen")] = None,
+        after: Annotated[
+            int | None, Query(ge=0, le=MAX_SEQUENCE, description="Last sequence seen")
+        ] = None,
         last_event_id: Annotated[str | None, Header()] = None,
     ) -> Response:
         """Alert lifecycle events as Server-Sent Events; `id` is the event's sequence.
@@ -104,7 +108,7 @@ def _resume_point(after: int | None, last_event_id: str | None) -> int:
         sequence = int(last_event_id)
     except ValueError:
         sequence = -1
-    if sequence < 0:
+    if not 0 <= sequence <= MAX_SEQUENCE:
         raise Problem(
             400,
             "invalid-last-event-id",

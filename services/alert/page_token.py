@@ -2,7 +2,7 @@
 
 import base64
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 from services.alert.errors import InvalidPageToken
 from services.alert.store import PageCursor
@@ -19,7 +19,9 @@ def decode_page_token(token: str) -> PageCursor:
         padded = token + "=" * (-len(token) % 4)
         opened_at, alert_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         moment = datetime.fromisoformat(opened_at)
-    except (ValueError, TypeError, UnicodeError) as error:  # binascii and JSON errors included
+        # The store compares in UTC; an offset can push a valid local time out of range.
+        moment.astimezone(UTC)
+    except (ValueError, TypeError, UnicodeError, OverflowError) as error:  # binascii, JSON too
         raise InvalidPageToken() from error
     if moment.tzinfo is None or not isinstance(alert_id, str) or not alert_id:
         raise InvalidPageToken()

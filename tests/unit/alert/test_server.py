@@ -1,6 +1,6 @@
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import grpc
 import pytest
@@ -109,7 +109,12 @@ def test_page_token_round_trips_and_rejects_anything_else(servicer: AlertService
     cursor = PageCursor(START + timedelta(microseconds=7), "alert-01")
     assert decode_page_token(encode_page_token(cursor)) == cursor
 
-    for bad in ("not-a-token", "e30", "W10", "WyJ4IiwgMV0"):
+    # The last two are well-formed JSON whose instant lies outside years 1..9999 in UTC.
+    beyond_utc = [
+        encode_page_token(PageCursor(datetime.fromisoformat(moment), "alert-01"))
+        for moment in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00")
+    ]
+    for bad in ("not-a-token", "e30", "W10", "WyJ4IiwgMV0", *beyond_utc):
         with pytest.raises(Aborted) as aborted:
             _list(servicer, page_token=bad)
         assert aborted.value.code is grpc.StatusCode.INVALID_ARGUMENT
