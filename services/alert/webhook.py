@@ -19,9 +19,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from services.alert.events import severity_name, state_name
 from services.alert.http_delivery import post_notification
 from services.alert.notifier import DeliveryResult
-from services.alert.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from services.alert.webhook_signature import (
+    IDEMPOTENCY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    sign,
+)
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 EVENT_HEADER = "X-CarePulse-Event"
 
 
@@ -49,11 +53,12 @@ class WebhookDestination:
     def deliver(self, sequence: int, alert: events_pb2.Alert) -> DeliveryResult:
         body = json.dumps(webhook_body(sequence, alert), separators=(",", ":")).encode()
         timestamp = str(int(self._clock_s()))  # signed per attempt: a retry is a fresh request
+        idempotency_key = str(sequence)
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(self._secret, timestamp, body),
+            SIGNATURE_HEADER: sign(self._secret, timestamp, idempotency_key, body),
             TIMESTAMP_HEADER: timestamp,
-            IDEMPOTENCY_HEADER: str(sequence),
+            IDEMPOTENCY_HEADER: idempotency_key,
             EVENT_HEADER: state_name(alert.state),
         }
         return post_notification(self._client, self._url, body, headers)

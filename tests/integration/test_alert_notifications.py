@@ -96,12 +96,14 @@ def test_webhook_gets_each_lifecycle_event_in_order_with_a_valid_signature(
         headers = request.headers
         assert headers["idempotency-key"] == str(sequence)
         timestamp, signature = headers[TIMESTAMP_HEADER.lower()], headers[SIGNATURE_HEADER.lower()]
+        key, body, now = str(sequence), request.body, time.time()
         assert signature.startswith("sha256=")
-        assert verify(SECRET, timestamp, request.body, signature, now_s=time.time())
-        assert not verify(b"another-secret", timestamp, request.body, signature, now_s=time.time())
-        assert not verify(SECRET, timestamp, request.body + b" ", signature, now_s=time.time())
-        # A captured request replayed an hour later is refused.
-        assert not verify(SECRET, timestamp, request.body, signature, now_s=time.time() + 3600)
+        assert verify(SECRET, timestamp, key, body, signature, now_s=now)
+        assert not verify(b"another-secret", timestamp, key, body, signature, now_s=now)
+        assert not verify(SECRET, timestamp, key, body + b" ", signature, now_s=now)
+        # Replayed under a fresh idempotency key, or an hour later: refused.
+        assert not verify(SECRET, timestamp, key + "0", body, signature, now_s=now)
+        assert not verify(SECRET, timestamp, key, body, signature, now_s=now + 3600)
     assert dispatcher.deliver_due() == 0, "delivered events are not sent again"
 
 
