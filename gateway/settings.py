@@ -101,13 +101,19 @@ class GatewaySettings(BaseSettings):
         return self
 
     def api_keys(self) -> tuple[ApiKey, ...]:
-        """Every configured key; the plaintext ones are named after their role."""
+        """Every configured key; a plaintext one is named by its role and hash fingerprint."""
         keys = list(self.api_key_hashes)
         if self.client_key_sha256:
-            keys.append(ApiKey(Role.CLIENT, Role.CLIENT.value, self.client_key_sha256))
+            keys.append(_plaintext_key(Role.CLIENT, self.client_key_sha256))
         if self.operator_key_sha256:
-            keys.append(ApiKey(Role.OPERATOR, Role.OPERATOR.value, self.operator_key_sha256))
+            keys.append(_plaintext_key(Role.OPERATOR, self.operator_key_sha256))
         return tuple(keys)
+
+
+def _plaintext_key(role: Role, digest: str) -> ApiKey:
+    # The name is what acknowledgements record: a fingerprint tells two deployments' keys (and
+    # a rotated key) apart, where a bare "operator" would make every acknowledger the same.
+    return ApiKey(role, f"{role.value}-{digest[:8]}", digest)
 
 
 def _parse_key_hash(entry: str) -> ApiKey:

@@ -1,9 +1,10 @@
+import hashlib
 from datetime import UTC, datetime
 
 from carepulse.v1 import alert_pb2, events_pb2
 from fastapi.testclient import TestClient
 
-from tests.unit.gateway.api_testing import AS_OPERATOR, is_problem
+from tests.unit.gateway.api_testing import AS_OPERATOR, OPERATOR_KEY, is_problem
 from tests.unit.gateway.fake_upstreams import FakeUpstreams, alert
 
 
@@ -82,7 +83,9 @@ def test_acknowledge_records_the_operator_and_note(client: TestClient) -> None:
 
     assert response.status_code == 200
     assert response.json()["state"] == "acknowledged"
-    assert response.json()["acknowledgement"]["operator"] == "operator"
+    # A plaintext key has no name of its own: its role and a fingerprint of its hash stand in.
+    fingerprint = hashlib.sha256(OPERATOR_KEY.encode()).hexdigest()[:8]
+    assert response.json()["acknowledgement"]["operator"] == f"operator-{fingerprint}"
     assert response.json()["acknowledgement"]["note"] == "on it"
 
 
