@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from servicekit.failures import describe_failure
 from servicekit.kafka.consumer import TransientFailure
 
 
@@ -18,11 +19,14 @@ def create_database_engine(url: str | None, default_sqlite_file: Path) -> Engine
     if url.startswith(("postgresql://", "postgres://")):
         # psycopg 3 is the driver we ship; plain URLs would select psycopg2.
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    # hide_parameters: statement parameters (customer ids, texts) stay out of error strings.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -41,7 +45,7 @@ def outages_are_transient() -> Iterator[None]:
     try:
         yield
     except OperationalError as error:
-        raise TransientFailure(str(error)) from error
+        raise TransientFailure(describe_failure(error)) from error
 
 
 def database_reachable(engine: Engine) -> bool:

@@ -18,6 +18,8 @@ class KafkaSettings(BaseSettings):
     # record never blocks its partition.
     max_attempts: int = Field(default=3, ge=1, le=20)
     retry_backoff_s: float = Field(default=0.2, ge=0)
+    # An outage (database down) is retried forever, waiting up to this long between tries.
+    outage_backoff_max_s: float = Field(default=30.0, gt=0)
     delivery_timeout_s: float = Field(default=30.0, gt=0)
     # Durability of the topics CarePulse creates: one broker locally; a cluster sets 3 and 2,
     # so an `acks=all` write survives the loss of one broker and is refused when two are gone.

@@ -22,6 +22,8 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind
 from prometheus_client import Counter, Histogram
 
+from servicekit.backoff import Backoff
+from servicekit.failures import describe_failure
 from servicekit.kafka import headers as hdr
 from servicekit.kafka.producer import DeliveryFailed, EventProducer
 from servicekit.kafka.topics import dead_letter_topic
@@ -91,6 +93,7 @@ class ConsumerLoop(Generic[T]):
         self._processor = processor
         self._producer = producer
         self._stopping = threading.Event()
+        self._outage_backoff = Backoff(settings.retry_backoff_s, settings.outage_backoff_max_s)
         self._consumer = Consumer(
             {
                 "bootstrap.servers": settings.bootstrap_servers,
@@ -148,15 +151,21 @@ class ConsumerLoop(Generic[T]):
         ):
             try:
                 published += self._process_with_retries(decoded, records)
-            except TransientFailure:
-                log.warning("transient failure; the batch will be retried", exc_info=True)
-                self._rewind(records)
+            except TransientFailure as failure:
+                delay_s = self._outage_backoff.next_delay_s()
+                # No traceback: the chained driver error would print the statement's data.
+                log.warning(
+                    "transient failure; the batch will be retried",
+                    extra={"topic": self._topic, "error": str(failure), "retry_in_s": delay_s},
+                )
+                self._rewind(records, delay_s)
                 return
+            self._outage_backoff.reset()
             try:
                 self._producer.wait_delivered(published)
             except DeliveryFailed:
                 log.exception("outputs not acknowledged; the batch will be redelivered")
-                self._rewind(records)
+                self._rewind(records, self._settings.retry_backoff_s)
                 return
         self._consumer.commit(offsets=self._next_offsets(records), asynchronous=False)
         RECORDS_CONSUMED.labels(self._topic).inc(len(records))
@@ -191,7 +200,7 @@ class ConsumerLoop(Generic[T]):
             published += outputs
             if error is not None:
                 raw = by_offset[(record.partition, record.offset)]
-                reason = f"{type(error).__name__}: {error}"
+                reason = describe_failure(error)
                 published.append(self._dead_letter(raw, reason, self._settings.max_attempts))
         return published
 
@@ -209,7 +218,11 @@ class ConsumerLoop(Generic[T]):
                 last_error = error
                 log.warning(
                     "processing failed",
-                    extra={"topic": self._topic, "attempt": attempt, "error": str(error)},
+                    extra={
+                        "topic": self._topic,
+                        "attempt": attempt,
+                        "error": describe_failure(error),
+                    },
                 )
                 time.sleep(self._settings.retry_backoff_s * attempt)
         return [], last_error
@@ -236,14 +249,14 @@ class ConsumerLoop(Generic[T]):
             dead_letter_topic(self._topic), record.key(), record.value(), headers
         )
 
-    def _rewind(self, records: list[KafkaMessage]) -> None:
+    def _rewind(self, records: list[KafkaMessage], delay_s: float) -> None:
         first: dict[tuple[str, int], int] = {}
         for record in records:
             key = (record.topic() or self._topic, record.partition() or 0)
             first[key] = min(first.get(key, record.offset() or 0), record.offset() or 0)
         for (topic, partition), offset in first.items():
             self._consumer.seek(TopicPartition(topic, partition, offset))
-        time.sleep(self._settings.retry_backoff_s)
+        self._stopping.wait(delay_s)  # a shutdown does not wait out a long outage backoff
 
     @staticmethod
     def _next_offsets(records: list[KafkaMessage]) -> list[TopicPartition]:

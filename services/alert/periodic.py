@@ -4,6 +4,10 @@ import logging
 import threading
 from collections.abc import Callable
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from servicekit.failures import describe_failure
+
 log = logging.getLogger(__name__)
 
 
@@ -36,8 +40,14 @@ class PeriodicThread:
         while not self._stopping.is_set():
             try:
                 self._work()
+            except SQLAlchemyError as error:
+                # A database hiccup: the work is idempotent, the next run retries it. No
+                # traceback: the driver's error text can quote the rows' data.
+                log.warning(
+                    "background work failed; retrying",
+                    extra={"worker": self._name, "error": describe_failure(error)},
+                )
             except Exception:
-                # A database or broker hiccup: the work is idempotent, the next run retries it.
                 log.exception("background work failed; retrying", extra={"worker": self._name})
             self._wakeup.wait(self._interval_s)
             self._wakeup.clear()
