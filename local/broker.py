@@ -77,6 +77,13 @@ class KafkaBroker:
     def stop(self) -> None:
         self._process.terminate(timeout_s=30)
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def running(self) -> bool:
+        return self._process.running()
+
     def _java(self, main_class: str, *args: str) -> list[str]:
         log4j = KAFKA_DIR / "log4j2.properties"
         return [

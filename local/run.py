@@ -8,11 +8,14 @@ import sys
 import threading
 from pathlib import Path
 
+from local.run_record import PortsInUse, RunRecord, StackAlreadyRunning, check_ports_free
 from local.stack import REPO_ROOT, Stack, StackPorts
 
 ENV_FILE = REPO_ROOT / ".env.local"
 DATA_DIR = Path(os.environ.get("CAREPULSE_DATA_DIR", REPO_ROOT / ".data"))
 KEY_NAMES = ("CAREPULSE_CLIENT_KEY", "CAREPULSE_OPERATOR_KEY")
+# Moves every port by this much, for a second stack beside a running one (or a test).
+PORT_OFFSET = int(os.environ.get("CAREPULSE_PORT_OFFSET", "0"))
 
 
 def load_or_create_keys() -> dict[str, str]:
@@ -34,13 +37,27 @@ def load_or_create_keys() -> dict[str, str]:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    ports = StackPorts.shifted(PORT_OFFSET)
+    record = RunRecord(DATA_DIR)
+    try:
+        for leftover in record.clear_stale():
+            print(
+                f"a previous run ended without stopping {leftover.name} (pid {leftover.pid});"
+                " stopped it",
+                file=sys.stderr,
+            )
+        check_ports_free(ports.named())
+    except (StackAlreadyRunning, PortsInUse) as error:
+        print(f"cannot start: {error}", file=sys.stderr)
+        return 1
     keys = load_or_create_keys()
-    stack = Stack(DATA_DIR, StackPorts(), env=keys)
+    stack = Stack(DATA_DIR, ports, env=keys)
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         stack.start()
+        record.write(os.getpid(), stack.pids())
         print(
             "\nCarePulse is ready.\n"
             f"  gateway:       {stack.gateway_url}   (OpenAPI: {stack.gateway_url}/docs)\n"
@@ -52,12 +69,15 @@ def main() -> int:
         )
         while not stopping.wait(1):
             crashed = [p.name for p in stack.processes.values() if not p.running()]
+            if not stack.broker.running():
+                crashed.insert(0, "kafka")
             if crashed:
                 print(f"stopping: {', '.join(crashed)} exited", file=sys.stderr)
                 return 1
         return 0
     finally:
         stack.stop()
+        record.remove()
 
 
 if __name__ == "__main__":

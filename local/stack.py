@@ -44,6 +44,16 @@ class StackPorts:
             metrics_base=base.metrics_base + offset,
         )
 
+    def named(self) -> dict[str, int]:
+        """Every port the stack listens on, by what listens there."""
+        ports = {"kafka": self.kafka.port, "kafka controller": self.kafka.controller_port}
+        for name in GRPC_SERVICES:
+            ports[f"{name} gRPC"] = self.grpc[name]
+        for name in GRPC_SERVICES:  # the gateway serves /metrics on its own port
+            ports[f"{name} metrics"] = self.metrics(name)
+        ports["gateway"] = self.gateway
+        return ports
+
     def metrics(self, name: str) -> int:
         return self.metrics_base + [*GRPC_SERVICES, "gateway"].index(name)
 
@@ -83,6 +93,11 @@ class Stack:
         for process in self.processes.values():
             process.start()
         self.wait_ready(list(self.processes), timeout_s)
+
+    def pids(self) -> dict[str, int]:
+        """The running children by name: the broker and each service."""
+        children = {"kafka": self.broker.pid, **{n: p.pid for n, p in self.processes.items()}}
+        return {name: pid for name, pid in children.items() if pid is not None}
 
     def stop(self) -> None:
         for process in reversed(self.processes.values()):
