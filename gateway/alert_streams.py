@@ -3,6 +3,10 @@
 The gRPC stubs are blocking, so each stream reads its call on a thread of its own and hands
 the events to the event loop. Each stream gets its own channel: closing that channel is the
 one way to stop a blocked read that works whatever interceptors wrap the call.
+
+A stream answers 200 only once the alert service says it is attached (initial metadata); one
+that cannot attach in time fails with a problem instead of sending heartbeats over nothing.
+Open streams are bounded per key and per gateway (429 beyond either).
 """
 
 import asyncio
@@ -16,6 +20,8 @@ from typing import Any
 
 import grpc
 from carepulse.v1 import alert_pb2, alert_pb2_grpc
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
 
 from gateway import sse
 from gateway.metrics import GatewayMetrics
@@ -24,10 +30,10 @@ from gateway.problems import Problem
 from gateway.upstream_errors import problem_from_rpc_error
 
 logger = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
 
-# A refused call fails within milliseconds; waiting this long before answering lets such a
-# failure be a 503/400 problem instead of a 200 stream that ends at once.
-_OPEN_GRACE_S = 0.25
+# What the alert service sends once it serves the stream (see alert.proto).
+_ATTACHED_METADATA = ("carepulse-stream", "attached")
 # Events read ahead of a slow client; beyond this the reader waits, and gRPC flow control
 # slows the alert service down instead of the gateway buffering without bound.
 _READ_AHEAD = 64
@@ -36,6 +42,13 @@ _READ_AHEAD = 64
 @dataclass(frozen=True)
 class _StreamEnd:
     error: grpc.RpcError | None  # None: it ended as expected (closed, or its lifetime is up)
+
+
+class _Attached:
+    """The alert service serves this stream; events follow."""
+
+
+_ATTACHED = _Attached()
 
 
 class _UpstreamStream:
@@ -85,12 +98,18 @@ class _UpstreamStream:
     def _read(self) -> None:
         end = _StreamEnd(None)
         try:
-            stub = alert_pb2_grpc.AlertServiceStub(self._channel)
-            for event in stub.StreamAlerts(self._request, timeout=self._lifetime_s):
-                self._deliver(event)
-                self._slots.acquire()
-                if self._closed.is_set():
-                    break
+            # Traced here rather than by the channel's interceptor, which would hide the
+            # call's initial metadata (see servicekit.grpc.client.open_channel).
+            with _tracer.start_as_current_span(
+                "carepulse.v1.AlertService/StreamAlerts",
+                kind=SpanKind.CLIENT,
+                attributes={
+                    "rpc.system": "grpc",
+                    "rpc.service": "carepulse.v1.AlertService",
+                    "rpc.method": "StreamAlerts",
+                },
+            ):
+                self._follow()
         except grpc.RpcError as error:
             expected = self._closed.is_set() or (
                 isinstance(error, grpc.Call) and error.code() is grpc.StatusCode.DEADLINE_EXCEEDED
@@ -101,6 +120,23 @@ class _UpstreamStream:
             if not self._closed.is_set():  # a closed channel refuses new calls this way
                 raise
         self._deliver(end)
+
+    def _follow(self) -> None:
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)  # W3C trace context, as the interceptor would send it
+        stub = alert_pb2_grpc.AlertServiceStub(self._channel)
+        call = stub.StreamAlerts(
+            self._request, timeout=self._lifetime_s, metadata=tuple(carrier.items())
+        )
+        # Blocks until the server sends headers, or the call fails (then the loop raises).
+        if _ATTACHED_METADATA in tuple(call.initial_metadata() or ()):
+            self._deliver(_ATTACHED)
+            self._slots.acquire()  # next() gives back one slot per item delivered
+        for event in call:
+            self._deliver(event)
+            self._slots.acquire()
+            if self._closed.is_set():
+                break
 
     def _deliver(self, item: Any) -> None:
         # A closed loop means the process is exiting and nobody reads any more.
@@ -118,36 +154,61 @@ class AlertStreams:
         *,
         heartbeat_s: float,
         lifetime_s: float,
+        attach_timeout_s: float,
         max_streams: int,
+        max_streams_per_key: int,
     ) -> None:
         self._open_channel = open_channel
         self._metrics = metrics
         self._heartbeat_s = heartbeat_s
         self._lifetime_s = lifetime_s
+        self._attach_timeout_s = attach_timeout_s
         self._max_streams = max_streams
-        self._streams: set[_UpstreamStream] = set()
+        self._max_streams_per_key = max_streams_per_key
+        self._streams: dict[_UpstreamStream, str] = {}  # stream -> the key name holding it
         self._lock = threading.Lock()
         self._closing = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def open(self, after_sequence: int) -> sse.EventStreamResponse:
-        """Start following events after `after_sequence`; a refused start raises a Problem."""
+    async def open(self, after_sequence: int, holder: str) -> sse.EventStreamResponse:
+        """Follow events after `after_sequence` for the key named `holder`.
+
+        Raises a Problem when a bound is reached or the alert service refuses or does not
+        attach the stream in time.
+        """
         self._loop = asyncio.get_running_loop()
-        stream = self._register(after_sequence)
+        stream = self._register(after_sequence, holder)
         try:
             stream.start()
-            try:
-                first = await asyncio.wait_for(stream.next(), _OPEN_GRACE_S)
-            except TimeoutError:
-                first = None  # nothing to replay yet, and no error: the stream is open
-            if isinstance(first, _StreamEnd) and first.error is not None:
-                raise problem_from_rpc_error(first.error)
+            await self._attached(stream)
         except BaseException:
             self._release(stream)
             raise
         return sse.EventStreamResponse(
-            self._events(stream, first), on_close=lambda: self._release(stream)
+            self._events(stream, None), on_close=lambda: self._release(stream)
         )
+
+    async def _attached(self, stream: _UpstreamStream) -> None:
+        try:
+            first = await asyncio.wait_for(stream.next(), self._attach_timeout_s)
+        except TimeoutError:
+            raise Problem(
+                503,
+                "alert-stream-not-attached",
+                "Alert stream unavailable",
+                "The alert service did not start this stream in time; retry after the"
+                " Retry-After delay.",
+                headers={"Retry-After": "2"},
+            ) from None
+        if isinstance(first, _StreamEnd) and first.error is not None:
+            raise problem_from_rpc_error(first.error)
+        if first is not _ATTACHED:
+            raise Problem(
+                502,
+                "upstream-failed",
+                "Upstream failure",
+                "The alert service ended the stream before serving it.",
+            )
 
     def close_all(self) -> None:
         """End every open stream and refuse new ones; safe from any thread or signal handler."""
@@ -166,7 +227,7 @@ class AlertStreams:
         for stream in streams:
             stream.close()
 
-    def _register(self, after_sequence: int) -> _UpstreamStream:
+    def _register(self, after_sequence: int, holder: str) -> _UpstreamStream:
         with self._lock:
             if self._closing:
                 raise Problem(
@@ -176,9 +237,19 @@ class AlertStreams:
                     "This gateway instance is shutting down; reconnect to reach another one.",
                     headers={"Retry-After": "1"},
                 )
+            held = sum(1 for name in self._streams.values() if name == holder)
+            if held >= self._max_streams_per_key:
+                raise Problem(
+                    429,
+                    "too-many-streams",
+                    "Too many alert streams",
+                    f"This API key already holds {self._max_streams_per_key} alert streams;"
+                    " close one first.",
+                    headers={"Retry-After": "5"},
+                )
             if len(self._streams) >= self._max_streams:
                 raise Problem(
-                    503,
+                    429,
                     "too-many-streams",
                     "Too many alert streams",
                     f"This gateway instance already serves {self._max_streams} alert streams;"
@@ -189,16 +260,15 @@ class AlertStreams:
             stream = _UpstreamStream(
                 self._open_channel(), after_sequence, self._lifetime_s, self._loop
             )
-            self._streams.add(stream)
+            self._streams[stream] = holder
         self._metrics.open_alert_streams.inc()
         return stream
 
     def _release(self, stream: _UpstreamStream) -> None:
         stream.close()
         with self._lock:
-            if stream not in self._streams:
+            if self._streams.pop(stream, None) is None:
                 return
-            self._streams.discard(stream)
         self._metrics.open_alert_streams.dec()
 
     async def _events(self, stream: _UpstreamStream, first: Any) -> AsyncIterator[str]:

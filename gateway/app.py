@@ -45,7 +45,9 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
         metrics,
         heartbeat_s=settings.sse_heartbeat_s,
         lifetime_s=settings.alert_stream_lifetime_s,
+        attach_timeout_s=settings.alert_deadline_s,
         max_streams=settings.max_alert_streams,
+        max_streams_per_key=settings.max_alert_streams_per_key,
     )
 
     @asynccontextmanager

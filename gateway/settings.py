@@ -48,8 +48,10 @@ class GatewaySettings(BaseSettings):
     # Streams end after this long; clients reconnect with Last-Event-ID, which also spreads
     # them over gateway replicas.
     alert_stream_lifetime_s: float = Field(default=3600.0, gt=0)
-    # Each open alert stream holds a thread reading its gRPC stream; this bounds them.
+    # Each open alert stream holds a thread reading its gRPC stream; these bound them, per
+    # gateway instance and per API key (the alert service bounds them again on its side).
     max_alert_streams: int = Field(default=100, ge=1)
+    max_alert_streams_per_key: int = Field(default=4, ge=1)
     # How long SIGTERM waits for in-flight requests before cancelling them.
     grace_period_s: float = Field(default=10.0, gt=0)
 

@@ -75,7 +75,7 @@ def open_upstreams(settings: GatewaySettings) -> Upstreams:
         classify=open_channel(settings.classify_addr, retry_methods=_RETRY_METHODS["classify"]),
         recommend=open_channel(settings.recommend_addr, retry_methods=_RETRY_METHODS["recommend"]),
         alert=open_channel(settings.alert_addr, retry_methods=_RETRY_METHODS["alert"]),
-        alert_stream_channel=partial(open_channel, settings.alert_addr),
+        alert_stream_channel=partial(open_channel, settings.alert_addr, traced=False),
     )
 
 

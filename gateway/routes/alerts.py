@@ -64,10 +64,11 @@ def alerts_router(
         response_class=Response,
         responses={
             200: {"content": {"text/event-stream": {}}, "description": "`alert` events"},
-            **problem_responses(400, 401, 403, 422, 429, 503, 504),
+            **problem_responses(400, 401, 403, 422, 429, 502, 503, 504),
         },
     )
     async def stream_alerts(
+        key: Annotated[ApiKey, Depends(operator)],
         after: Annotated[
             int | None, Query(ge=0, le=MAX_SEQUENCE, description="Last sequence seen")
         ] = None,
@@ -78,7 +79,7 @@ def alerts_router(
         Resume with the `Last-Event-ID` header (browsers send it when they reconnect) or
         `?after=`; the header wins, since a reconnecting EventSource repeats the first URL.
         """
-        return await streams.open(_resume_point(after, last_event_id))
+        return await streams.open(_resume_point(after, last_event_id), holder=key.name)
 
     @router.post(
         "/v1/alerts/{alert_id}/ack",

@@ -36,14 +36,22 @@ def _service_config(retry_methods: Sequence[str]) -> str:
     return json.dumps(policy) if names else "{}"
 
 
-def open_channel(target: str, *, retry_methods: Sequence[str] = ()) -> grpc.Channel:
-    """An insecure channel (mTLS is the mesh's job in Kubernetes) with tracing and retries."""
+def open_channel(
+    target: str, *, retry_methods: Sequence[str] = (), traced: bool = True
+) -> grpc.Channel:
+    """An insecure channel (mTLS is the mesh's job in Kubernetes) with tracing and retries.
+
+    `traced=False` leaves out OpenTelemetry's interceptor, whose wrapper of a response stream
+    hides the call's initial metadata; such a caller traces its calls itself.
+    """
     options: list[tuple[str, int | str]] = [
         *COMMON_OPTIONS,
         ("grpc.enable_retries", 1),
         ("grpc.service_config", _service_config(retry_methods)),
     ]
     channel = grpc.insecure_channel(target, options=options)
+    if not traced:
+        return channel
     # OpenTelemetry's interceptor speaks its own grpcext interface, not grpc.intercept_channel's.
-    traced: grpc.Channel = intercept_channel(channel, client_interceptor())  # type: ignore[no-untyped-call]
-    return traced
+    intercepted: grpc.Channel = intercept_channel(channel, client_interceptor())  # type: ignore[no-untyped-call]
+    return intercepted

@@ -106,7 +106,13 @@ def main() -> int:
         for thread in (ticker, relay, pruner, *notifiers):
             thread.start()
 
-    servicer = AlertServicer(store, lifecycle, feed, stream_poll_s=settings.stream_poll_seconds)
+    servicer = AlertServicer(
+        store,
+        lifecycle,
+        feed,
+        stream_poll_s=settings.stream_poll_seconds,
+        max_streams=settings.max_streams,
+    )
     consumer = ConsumerLoop(
         settings=settings.kafka,
         group_id=settings.consumer_group,

@@ -6,6 +6,7 @@ ALERTS_OPENED = Counter(
     "carepulse_alerts_opened_total", "Alerts opened (one per incident).", ["topic", "severity"]
 )
 OPEN_ALERTS = Gauge("carepulse_alerts_open", "Alerts firing or acknowledged, not yet resolved.")
+OPEN_STREAMS = Gauge("carepulse_alert_open_streams", "StreamAlerts calls being served.")
 BUCKETS_CLOSED = Counter(
     "carepulse_alert_buckets_closed_total", "Time buckets fed to a series' spike monitor."
 )

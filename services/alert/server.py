@@ -14,12 +14,15 @@ from services.alert.events import STATES, to_alert_event, to_alert_message
 from services.alert.lifecycle import AlertLifecycle
 from services.alert.page_token import decode_page_token, encode_page_token
 from services.alert.store import AlertQuery, AlertStore, PageCursor
+from services.alert.stream_slots import StreamSlots
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_NOTE_CHARS = 2000
 MAX_OPERATOR_CHARS = 255
 _STATES_BY_PROTO: dict[int, AlertState] = {value: state for state, value in STATES.items()}
+# Initial metadata sent once a stream holds its slot: the caller's proof that it is attached.
+STREAM_ATTACHED = ("carepulse-stream", "attached")
 
 
 class AlertServicer(alert_pb2_grpc.AlertServiceServicer):  # type: ignore[misc]
@@ -31,12 +34,14 @@ class AlertServicer(alert_pb2_grpc.AlertServiceServicer):  # type: ignore[misc]
         *,
         stream_poll_s: float = 1.0,
         stream_batch: int = 100,
+        max_streams: int = 8,
     ) -> None:
         self._store = store
         self._lifecycle = lifecycle
         self._feed = feed
         self._stream_poll_s = stream_poll_s
         self._stream_batch = stream_batch
+        self._stream_slots = StreamSlots(max_streams)
 
     def ListAlerts(
         self, request: alert_pb2.ListAlertsRequest, context: grpc.ServicerContext
@@ -72,7 +77,21 @@ class AlertServicer(alert_pb2_grpc.AlertServiceServicer):  # type: ignore[misc]
     ) -> Iterator[events_pb2.AlertEvent]:
         if request.after_sequence < 0:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "after_sequence: must not be negative")
-        last = request.after_sequence
+        release = self._stream_slots.try_acquire()
+        if release is None:
+            context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED, "too many alert streams open; retry later"
+            )
+            return
+        # On termination, cancelled or not: gRPC may never resume a cancelled generator.
+        context.add_callback(release)
+        try:
+            context.send_initial_metadata((STREAM_ATTACHED,))
+            yield from self._follow(request.after_sequence, context)
+        finally:
+            release()
+
+    def _follow(self, last: int, context: grpc.ServicerContext) -> Iterator[events_pb2.AlertEvent]:
         # A cancelled client wakes its waiting stream at once instead of at the next poll.
         context.add_callback(self._feed.wake_waiters)
         while context.is_active() and not self._feed.closed:

@@ -34,6 +34,8 @@ class AlertSettings(ServiceSettings):
     # Outbox relay and alert streams are woken on commit; these polls are only a fallback.
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     stream_poll_seconds: float = Field(default=1.0, gt=0)
+    # Concurrent StreamAlerts calls; must leave gRPC threads for unary calls (see below).
+    max_streams: int = Field(default=8, ge=1)
     # Longer than Kafka keeps messages.classified (7 days): older records cannot come back.
     processed_ids_retention_seconds: int = Field(default=8 * 24 * 3600, ge=3600)
 
@@ -81,6 +83,15 @@ class AlertSettings(ServiceSettings):
             if not url.startswith(("http://", "https://")):
                 raise ValueError("each webhook URL must start with http:// or https://")
         return urls
+
+    @model_validator(mode="after")
+    def _streams_leave_threads_for_unary_calls(self) -> "AlertSettings":
+        if self.max_streams >= self.grpc_max_workers:
+            raise ValueError(
+                "ALERT_MAX_STREAMS must be below ALERT_GRPC_MAX_WORKERS: open streams would"
+                " hold every gRPC thread and starve ListAlerts, Acknowledge and health checks"
+            )
+        return self
 
     @model_validator(mode="after")
     def _webhooks_are_signed(self) -> "AlertSettings":

@@ -1,5 +1,6 @@
 """One real CarePulse stack per test session: Kafka broker + services as processes."""
 
+import os
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -8,10 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.keyring import sha256_hex
+from local.run_record import check_ports_free
 from local.stack import Stack, StackPorts
 
-# Far from the `make run` ports, so the tests run beside a running system.
-PORT_OFFSET = 1000
+# Far from the `make run` ports, so the tests run beside a running system; another value
+# lets a second test run share the machine.
+PORT_OFFSET = int(os.environ.get("CAREPULSE_TEST_PORT_OFFSET", "1000"))
 
 
 @pytest.fixture(scope="session")
@@ -23,16 +27,28 @@ def keys() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, keys: dict[str, str]) -> Iterator[Stack]:
+def second_client_key() -> str:
+    """Another client's key, configured by hash as a deployment does."""
+    return f"test_client2_{secrets.token_urlsafe(8)}"
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, keys: dict[str, str], second_client_key: str
+) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("stack")
     env = {
         **keys,
+        "GATEWAY_API_KEY_HASHES": f"client:second-client:{sha256_hex(second_client_key)}",
         # Short buckets so a spike shows within seconds instead of minutes.
         "ALERT_BUCKET_SECONDS": "2",
     }
+    ports = StackPorts.shifted(PORT_OFFSET)
+    # A stack already on these ports would answer in place of ours, with other keys.
+    check_ports_free(ports.named())
     stack = Stack(
         root / "data",
-        StackPorts.shifted(PORT_OFFSET),
+        ports,
         env=env,
         log_dir=root / "logs",
         traces_dir=root / "traces",
@@ -56,6 +72,13 @@ def _print_logs(log_dir: Path) -> None:
 @pytest.fixture
 def client_api(stack: Stack, keys: dict[str, str]) -> Iterator[httpx.Client]:
     headers = {"X-API-Key": keys["CAREPULSE_CLIENT_KEY"]}
+    with httpx.Client(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def second_client_api(stack: Stack, second_client_key: str) -> Iterator[httpx.Client]:
+    headers = {"X-API-Key": second_client_key}
     with httpx.Client(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
         yield client
 

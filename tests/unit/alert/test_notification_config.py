@@ -72,3 +72,11 @@ def test_dead_lettered_notification_is_the_event_with_why_and_where() -> None:
     assert named["dlq-attempts"] == "5"
     assert named["message-id"] == "alert-event-7"
     assert ALERTS_WEBHOOK_DLQ in {spec.name for spec in carepulse_topics()}
+
+
+def test_streams_may_not_take_every_grpc_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALERT_GRPC_MAX_WORKERS", "8")
+    monkeypatch.setenv("ALERT_MAX_STREAMS", "8")
+
+    with pytest.raises(ValidationError, match="ALERT_MAX_STREAMS must be below"):
+        AlertSettings()

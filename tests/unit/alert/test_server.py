@@ -1,4 +1,5 @@
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -9,7 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from services.alert.alerts import Alert, AlertState, Evidence, SeriesKey, Severity
 from services.alert.page_token import decode_page_token, encode_page_token
-from services.alert.server import AlertServicer
+from services.alert.server import STREAM_ATTACHED, AlertServicer
 from services.alert.store import PageCursor
 from tests.unit.alert.conftest import START, WIDTH, Pipeline
 
@@ -24,12 +25,16 @@ class FakeContext:
     def __init__(self) -> None:
         self.active = True
         self._callbacks: list[Callable[[], None]] = []
+        self.initial_metadata: tuple[tuple[str, str], ...] | None = None
 
     def abort(self, code: grpc.StatusCode, details: str) -> None:
         raise Aborted(code, details)
 
     def is_active(self) -> bool:
         return self.active
+
+    def send_initial_metadata(self, metadata: tuple[tuple[str, str], ...]) -> None:
+        self.initial_metadata = metadata
 
     def add_callback(self, callback: Callable[[], None]) -> bool:
         self._callbacks.append(callback)
@@ -165,3 +170,40 @@ def test_stream_replays_after_the_sequence_then_follows_until_cancelled(
     assert (replayed.sequence, replayed.alert.alert_id) == (2, "alert-02")
     assert (followed.sequence, followed.alert.alert_id) == (3, "alert-03")
     assert list(stream) == []
+    assert context.initial_metadata == (STREAM_ATTACHED,)
+
+
+def test_streams_beyond_the_limit_are_refused_until_one_ends(pipeline: Pipeline) -> None:
+    servicer = AlertServicer(
+        pipeline.store, pipeline.lifecycle, pipeline.feed, stream_poll_s=0.05, max_streams=2
+    )
+
+    def follow() -> tuple[FakeContext, threading.Thread]:
+        context = FakeContext()
+        stream = servicer.StreamAlerts(alert_pb2.StreamAlertsRequest(after_sequence=0), context)
+        thread = threading.Thread(target=list, args=(stream,))
+        thread.start()
+        _wait_until(lambda: context.initial_metadata is not None)
+        return context, thread
+
+    followers = [follow(), follow()]
+    refused = servicer.StreamAlerts(alert_pb2.StreamAlertsRequest(), FakeContext())
+    with pytest.raises(Aborted) as aborted:
+        next(refused)
+    assert aborted.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+
+    first_context, first_thread = followers[0]
+    first_context.cancel()
+    first_thread.join(timeout=5)
+    followers[0] = follow()  # the ended stream's slot is free again
+
+    for context, thread in followers:
+        context.cancel()
+        thread.join(timeout=5)
+
+
+def _wait_until(condition: Callable[[], bool], timeout_s: float = 5) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)

@@ -133,6 +133,9 @@ class FakeAlerts(alert_pb2_grpc.AlertServiceServicer):  # type: ignore[misc]
         self.events: list[Any] = []
         self.stream_requests: list[Any] = []
         self.stream_cancelled = threading.Event()
+        # False: streams hang before the service says they are attached, as when its
+        # threads are all busy.
+        self.attach_streams = True
 
     def ListAlerts(self, request: Any, context: grpc.ServicerContext) -> Any:
         self.list_requests.append(request)
@@ -147,6 +150,10 @@ class FakeAlerts(alert_pb2_grpc.AlertServiceServicer):  # type: ignore[misc]
         # so code after a yield never runs when the caller leaves mid-replay.
         context.add_callback(done.set)
         context.add_callback(self.stream_cancelled.set)
+        if not self.attach_streams:
+            done.wait()
+            return
+        context.send_initial_metadata((("carepulse-stream", "attached"),))
         for event in self.events:
             if event.sequence > request.after_sequence:
                 yield event

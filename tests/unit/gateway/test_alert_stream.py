@@ -1,5 +1,6 @@
 """GET /v1/alerts/stream: Server-Sent Events over AlertService.StreamAlerts."""
 
+import hashlib
 import threading
 
 import pytest
@@ -105,9 +106,41 @@ def test_malformed_last_event_id_is_400(streaming: TestClient) -> None:
     assert is_problem(streaming.get("/v1/alerts/stream", headers=headers), 400)
 
 
-def test_streams_beyond_the_limit_are_503(make_client: MakeClient) -> None:
+def test_streams_beyond_the_gateway_limit_are_429(make_client: MakeClient) -> None:
     client = make_client(max_alert_streams=1, sse_heartbeat_s=0.05)
     with client.stream("GET", "/v1/alerts/stream", headers=AS_OPERATOR) as first:
         SseReader(first).read(1)
 
-        assert is_problem(client.get("/v1/alerts/stream", headers=AS_OPERATOR), 503)
+        refused = client.get("/v1/alerts/stream", headers=AS_OPERATOR)
+        assert is_problem(refused, 429)
+        assert refused.headers["retry-after"]
+
+
+def test_streams_beyond_the_per_key_limit_are_429_but_other_keys_still_open(
+    make_client: MakeClient,
+) -> None:
+    other_key = "second-operator-key"
+    client = make_client(
+        max_alert_streams_per_key=1,
+        sse_heartbeat_s=0.05,
+        api_key_hashes=f"operator:bob:{hashlib.sha256(other_key.encode()).hexdigest()}",
+    )
+    with client.stream("GET", "/v1/alerts/stream", headers=AS_OPERATOR) as first:
+        SseReader(first).read(1)
+
+        assert is_problem(client.get("/v1/alerts/stream", headers=AS_OPERATOR), 429)
+        with client.stream("GET", "/v1/alerts/stream", headers={"X-API-Key": other_key}) as bob:
+            assert bob.status_code == 200
+
+
+def test_stream_the_alert_service_never_attaches_fails_instead_of_heartbeating(
+    make_client: MakeClient, fakes: FakeUpstreams
+) -> None:
+    fakes.alerts.attach_streams = False
+    client = make_client(sse_heartbeat_s=0.05, alert_deadline_s=0.3)
+
+    response = client.get("/v1/alerts/stream", headers=AS_OPERATOR)
+
+    assert is_problem(response, 503)
+    assert response.json()["type"].endswith("alert-stream-not-attached")
+    assert fakes.alerts.stream_cancelled.wait(5), "the hanging upstream call is cancelled"
