@@ -1,6 +1,10 @@
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from services.ingest.pii import redact
+from services.ingest.pii import KINDS, redact
 
 
 @pytest.mark.parametrize(
@@ -151,3 +155,96 @@ def test_text_without_pii_is_returned_unchanged() -> None:
     result = redact("Thanks, the replacement arrived and works great!")
     assert result.text == "Thanks, the replacement arrived and works great!"
     assert result.kinds == ()
+
+
+# --- the written PII corpus: every detector's positive and negative forms ------------------
+
+_CORPUS = [
+    json.loads(line)
+    for line in (Path(__file__).parents[2] / "data" / "pii_corpus.jsonl")
+    .read_text(encoding="utf-8")
+    .splitlines()
+]
+
+
+@pytest.mark.parametrize(
+    "record",
+    [record for record in _CORPUS if record["pii"] and record["kind"] in KINDS],
+    ids=lambda record: f"{record['kind']}:{record['text'][:40]}",
+)
+def test_corpus_pii_is_redacted_with_its_kind(record: dict[str, Any]) -> None:
+    result = redact(record["text"])
+    assert record["kind"] in result.kinds
+    assert f"[{record['kind'].upper()}]" in result.text
+    for item in record["pii"]:
+        assert item not in result.text
+
+
+@pytest.mark.parametrize(
+    "record",
+    [record for record in _CORPUS if not record["pii"]],
+    ids=lambda record: f"{record['kind']}:{record['text'][:40]}",
+)
+def test_corpus_negative_form_is_left_alone(record: dict[str, Any]) -> None:
+    result = redact(record["text"])
+    assert result.text == record["text"]
+    assert result.kinds == ()
+
+
+def test_corpus_has_positive_and_negative_forms_for_every_detector() -> None:
+    for kind in KINDS:
+        forms = [record for record in _CORPUS if record["kind"] == kind]
+        assert any(record["pii"] for record in forms), kind
+        assert any(not record["pii"] for record in forms), kind
+
+
+def _digits_in(text: str, zero: str) -> str:
+    """`text` with its ASCII digits written in the script whose digit zero is `zero`."""
+    return text.translate({ord("0") + i: ord(zero) + i for i in range(10)})
+
+
+_ARABIC_INDIC, _DEVANAGARI, _FULL_WIDTH = "\u0660", "\u0966", "\uff10"
+
+
+def test_non_ascii_digits_around_a_redaction_are_kept_as_written() -> None:
+    amount = _digits_in("250", _ARABIC_INDIC)
+    card = _digits_in("4111 1111 1111 1111", _ARABIC_INDIC)
+    result = redact(f"amount {amount}, card {card}, thanks")
+    assert result.text == f"amount {amount}, card [CARD], thanks"
+
+
+@pytest.mark.parametrize("zero", [_ARABIC_INDIC, _DEVANAGARI, _FULL_WIDTH])
+def test_card_in_any_script_is_redacted_without_normalization(zero: str) -> None:
+    assert redact(_digits_in("4111 1111 1111 1111", zero)).text == "[CARD]"
+
+
+def test_sort_code_and_account_are_both_redacted_and_words_kept() -> None:
+    result = redact("sort code 40-47-84, account number 70872490")
+    assert result.text == "sort code [BANK_ACCOUNT], account number [BANK_ACCOUNT]"
+
+
+def test_date_of_birth_keeps_the_cue_and_other_dates() -> None:
+    result = redact("DOB 12/04/1987, ordered on 05/03/2024")
+    assert result.text == "DOB [DATE_OF_BIRTH], ordered on 05/03/2024"
+    assert result.kinds == ("date_of_birth",)
+
+
+def test_unbroken_north_american_number_needs_valid_area_and_exchange_codes() -> None:
+    assert redact("call 2125551234").text == "call [PHONE]"
+    assert redact("call 2121231234").text == "call 2121231234"  # exchange 123 is not issued
+    assert redact("call 2115551234").text == "call 2115551234"  # 211 is a service code
+
+
+def test_new_kinds_are_reported_in_detection_order() -> None:
+    result = redact(
+        "DOB 1987-04-12, SSN 536-22-1234, passport 925665416, from 203.0.113.45, "
+        "mail jane@example.com, sort code 60-16-13 31926819"
+    )
+    assert result.kinds == (
+        "email",
+        "ip_address",
+        "bank_account",
+        "national_id",
+        "passport",
+        "date_of_birth",
+    )
