@@ -16,4 +16,9 @@ COMMON_OPTIONS: list[tuple[str, int]] = [
 SERVER_OPTIONS: list[tuple[str, int]] = [
     *COMMON_OPTIONS,
     ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+    # Connections are retired after 5 minutes, so clients resolve the name again and start
+    # sending to pods added since (a scale-out); calls in flight, alert streams included
+    # (they last up to an hour), finish on the old connection within the grace.
+    ("grpc.max_connection_age_ms", 5 * 60_000),
+    ("grpc.max_connection_age_grace_ms", 65 * 60_000),
 ]

@@ -8,9 +8,11 @@ from tests.deploy.manifests import (
     METRICS_PORTS,
     PodTemplate,
     Renders,
+    container_env,
     named,
     of_kind,
     overlay_names,
+    pod_template,
     pod_templates,
     selector_matches,
 )
@@ -68,3 +70,17 @@ def test_every_statefulset_is_governed_by_a_headless_service(
     for statefulset in of_kind(objects, "StatefulSet"):
         service = named(objects, "Service", statefulset["spec"]["serviceName"])
         assert service["spec"].get("clusterIP") == "None", statefulset["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_gateway_balances_grpc_calls_over_every_pod_of_a_service(
+    renders: Renders, overlay: str
+) -> None:
+    # A ClusterIP pins each long-lived gRPC connection to one pod; a headless Service resolves
+    # to every ready pod, and the gateway's channels (round_robin) use them all.
+    objects = renders.overlay(overlay)
+    gateway = pod_template(objects, "gateway").containers[0]
+    env = container_env(objects, gateway)
+    for service, port in GRPC_PORTS.items():
+        assert named(objects, "Service", service)["spec"].get("clusterIP") == "None", service
+        assert env[f"GATEWAY_{service.upper()}_ADDR"] == f"dns:///{service}:{port}"
