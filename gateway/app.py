@@ -1,5 +1,6 @@
 """Builds the gateway's FastAPI app from its settings and upstream services."""
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -62,13 +63,14 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.alert_streams = streams
+    app.state.shutting_down = threading.Event()
     install_error_handlers(app)
 
     app.include_router(chat_router(upstreams, settings, auth))
     app.include_router(messages_router(upstreams, settings, auth))
     app.include_router(feedback_router(upstreams, settings, auth))
     app.include_router(alerts_router(upstreams, settings, auth, streams))
-    app.include_router(health_router(upstreams, settings))
+    app.include_router(health_router(upstreams, settings, app.state.shutting_down.is_set))
     app.include_router(metrics_router(metrics))
 
     # Added innermost first: the metrics middleware sees every answer, the 413 included.
@@ -93,5 +95,6 @@ def begin_shutdown(app: FastAPI) -> None:
 
     Safe to call from a signal handler or another thread.
     """
+    app.state.shutting_down.set()  # readiness fails first, so load balancers move on
     streams: AlertStreams = app.state.alert_streams
     streams.close_all()

@@ -58,6 +58,7 @@ def run_service(spec: ServiceSpec) -> int:
     server = GrpcServer(
         address=f"{settings.grpc_host}:{settings.grpc_port}",
         max_workers=settings.grpc_max_workers,
+        max_concurrent_rpcs=settings.grpc_max_concurrent_rpcs,
         service_names=spec.service_names,
         registrations=spec.registrations,
     )

@@ -45,6 +45,14 @@ class ServiceSettings(BaseSettings):
     grpc_port: int = Field(ge=1, le=65535)
     metrics_port: int = Field(ge=0, le=65535)  # 0 disables the /metrics endpoint
     grpc_max_workers: int = Field(default=16, ge=1)
+    # Calls running or waiting for a thread; more get RESOURCE_EXHAUSTED (503 at the gateway).
+    grpc_max_concurrent_rpcs: int = Field(default=64, ge=1)
     grace_period_s: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+
+    @model_validator(mode="after")
+    def _concurrency_covers_the_threads(self) -> Self:
+        if self.grpc_max_concurrent_rpcs < self.grpc_max_workers:
+            raise ValueError("GRPC_MAX_CONCURRENT_RPCS must be at least GRPC_MAX_WORKERS")
+        return self

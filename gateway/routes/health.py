@@ -1,5 +1,11 @@
-"""Probes: /healthz says the process runs, /readyz that every upstream is SERVING."""
+"""Probes: /healthz says the process runs, /readyz whether this gateway can take requests.
 
+Readiness is the gateway's own: an upstream that is down makes its routes answer 503 problems,
+but must not take every gateway replica out of the load balancer (which would turn one
+service's outage into a total one). The upstreams' states are reported for operators.
+"""
+
+from collections.abc import Callable
 from typing import Literal
 
 import grpc
@@ -17,11 +23,13 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ready"]
+    status: Literal["ready", "degraded"]  # degraded: some upstream is not SERVING
     upstreams: dict[str, str]
 
 
-def health_router(upstreams: Upstreams, settings: GatewaySettings) -> APIRouter:
+def health_router(
+    upstreams: Upstreams, settings: GatewaySettings, shutting_down: Callable[[], bool]
+) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz")
@@ -31,7 +39,15 @@ def health_router(upstreams: Upstreams, settings: GatewaySettings) -> APIRouter:
 
     @router.get("/readyz", responses=problem_responses(503))
     def readyz() -> Readiness:
-        """200 when every upstream's grpc.health.v1 check answers SERVING, else 503."""
+        """200 while this gateway takes requests, with each upstream's grpc.health.v1 state;
+        503 once it is shutting down."""
+        if shutting_down():
+            raise Problem(
+                503,
+                "shutting-down",
+                "Shutting down",
+                "This gateway instance is shutting down; send requests to another one.",
+            )
         # All checks in flight at once: readiness takes one deadline, not four.
         pending = [
             (
@@ -51,10 +67,7 @@ def health_router(upstreams: Upstreams, settings: GatewaySettings) -> APIRouter:
                 )
             except grpc.RpcError as error:
                 states[upstream] = error.code().name if isinstance(error, grpc.Call) else "ERROR"
-        not_serving = {name: state for name, state in states.items() if state != "SERVING"}
-        if not_serving:
-            listed = ", ".join(f"{name} ({state})" for name, state in not_serving.items())
-            raise Problem(503, "not-ready", "Not ready", f"Upstreams not serving: {listed}.")
-        return Readiness(status="ready", upstreams=states)
+        serving = all(state == "SERVING" for state in states.values())
+        return Readiness(status="ready" if serving else "degraded", upstreams=states)
 
     return router

@@ -27,11 +27,16 @@ class GrpcServer:
         max_workers: int,
         service_names: Sequence[str],
         registrations: Sequence[Registration],
+        max_concurrent_rpcs: int | None = None,
     ) -> None:
+        # Calls beyond max_concurrent_rpcs (running + queued for a thread) are refused at once
+        # with RESOURCE_EXHAUSTED, so overload sheds load instead of growing a queue that
+        # only delivers answers after every caller's deadline.
         self._server = grpc.server(
             ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
             interceptors=[server_interceptor(), MetricsInterceptor()],  # type: ignore[no-untyped-call]
             options=SERVER_OPTIONS,
+            maximum_concurrent_rpcs=max_concurrent_rpcs,
         )
         for register in registrations:
             register(self._server)

@@ -51,6 +51,14 @@ class EngineNotRunning(RuntimeError):
     """`classify` was called before `start()` or after `close()`."""
 
 
+class EngineOverloaded(RuntimeError):
+    """More texts are waiting than the engine accepts from callers with a deadline."""
+
+
+class DeadlineExpired(RuntimeError):
+    """The caller's deadline passed before its texts were computed; the work was skipped."""
+
+
 @dataclass(frozen=True)
 class EngineStats:
     micro_batches: int  # worker rounds, each merging one or more callers
@@ -65,7 +73,11 @@ class _Request:
     texts: list[str]
     keys: list[str]
     explain: bool
+    deadline: float | None = None  # time.monotonic() after which nobody waits for the answer
     future: Future[list[Prediction]] = field(default_factory=Future)
+
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
 
 
 @dataclass(frozen=True)
@@ -89,9 +101,12 @@ class ClassificationEngine:
         max_wait_ms: float = 5.0,
         cache_size: int = 10_000,
         forward: ForwardPath = "auto",
+        max_queued_texts: int = 512,
     ) -> None:
-        if max_batch < 1 or max_wait_ms < 0 or cache_size < 0:
-            raise ValueError("max_batch must be >= 1, max_wait_ms and cache_size >= 0")
+        if max_batch < 1 or max_wait_ms < 0 or cache_size < 0 or max_queued_texts < 1:
+            raise ValueError(
+                "max_batch and max_queued_texts must be >= 1, max_wait_ms and cache_size >= 0"
+            )
         if forward not in get_args(ForwardPath):
             raise ValueError(f"forward must be one of {get_args(ForwardPath)}, got {forward!r}")
         on_cpu = encoder.device == "/CPU:0"
@@ -124,6 +139,8 @@ class ClassificationEngine:
         self._cache_size = cache_size
 
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()  # None: stop
+        self._max_queued_texts = max_queued_texts
+        self._queued_texts = 0  # waiting for the worker; guarded by _state_lock
         self._cache: OrderedDict[str, _CacheEntry] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._state_lock = threading.Lock()
@@ -220,8 +237,16 @@ class ClassificationEngine:
 
     # -- classification ----------------------------------------------------------------------
 
-    def classify(self, texts: Sequence[str], *, explain: bool = False) -> list[Prediction]:
-        """Predictions in the order of `texts`. Thread-safe; blocks until computed."""
+    def classify(
+        self, texts: Sequence[str], *, explain: bool = False, deadline: float | None = None
+    ) -> list[Prediction]:
+        """Predictions in the order of `texts`. Thread-safe; blocks until computed.
+
+        A caller with a `deadline` (time.monotonic()) is a request someone waits for: it is
+        refused with EngineOverloaded when more than `max_queued_texts` wait already, and its
+        texts are skipped (DeadlineExpired) once the deadline has passed. Callers without one
+        (the Kafka consumer, which has its own backpressure) always queue.
+        """
         keys = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
         results: list[Prediction | None] = [None] * len(texts)
         missing: list[int] = []
@@ -237,10 +262,19 @@ class ClassificationEngine:
             self._cache_hits += len(texts) - len(missing)
             self._cache_misses += len(missing)
         if missing:
-            request = _Request([texts[i] for i in missing], [keys[i] for i in missing], explain)
+            request = _Request(
+                [texts[i] for i in missing], [keys[i] for i in missing], explain, deadline
+            )
             with self._state_lock:
                 if not self._running:
                     raise EngineNotRunning("call start() first" if not self._closed else "closed")
+                waiting = self._queued_texts + len(missing)
+                if deadline is not None and waiting > self._max_queued_texts:
+                    raise EngineOverloaded(
+                        f"{self._queued_texts} texts are waiting; the engine takes at most "
+                        f"{self._max_queued_texts} from callers with a deadline"
+                    )
+                self._queued_texts = waiting
                 self._queue.put(request)
             for i, prediction in zip(missing, request.future.result(), strict=True):
                 results[i] = prediction
@@ -251,7 +285,7 @@ class ClassificationEngine:
     def _serve(self) -> None:
         carry: _Request | None = None
         while True:
-            first = carry if carry is not None else self._queue.get()
+            first = carry if carry is not None else self._take()
             carry = None
             if first is None:  # close() was called and everything before it is done
                 return
@@ -262,7 +296,7 @@ class ClassificationEngine:
                 if remaining <= 0:
                     break
                 try:
-                    item = self._queue.get(timeout=remaining)
+                    item = self._take(timeout=remaining)
                 except queue.Empty:
                     break
                 if item is None:
@@ -277,12 +311,22 @@ class ClassificationEngine:
             if stop:
                 return
 
+    def _take(self, timeout: float | None = None) -> _Request | None:
+        item = self._queue.get(timeout=timeout)
+        if item is not None:
+            with self._state_lock:
+                self._queued_texts -= len(item.texts)
+        return item
+
     def _run_batch(self, batch: list[_Request]) -> None:
         """Encoder stage on the worker; heads, explanations and answers on the finisher.
 
         Two stages, so the encoder runs of the next micro-batch overlap the heads, exemplar
         votes and result hand-off of this one instead of leaving the cores idle in between.
         """
+        batch = _drop_expired(batch)
+        if not batch:
+            return
         plain, explain = _by_kind(batch)
         try:
             vectors = (
@@ -302,6 +346,12 @@ class ClassificationEngine:
         explain: dict[str, str],
         vectors: npt.NDArray[np.float32] | None,
     ) -> None:
+        live = _drop_expired(batch)
+        if len(live) < len(batch):
+            # Explanations are the expensive part: none for callers who stopped waiting.
+            wanted = {key for request in live if request.explain for key in request.keys}
+            explain = {key: text for key, text in explain.items() if key in wanted}
+        batch = live
         try:
             computed = self._compute(plain, explain, vectors)
         except Exception as error:
@@ -462,6 +512,17 @@ def _by_kind(batch: list[_Request]) -> tuple[dict[str, str], dict[str, str]]:
     for key in explain:
         plain.pop(key, None)
     return plain, explain
+
+
+def _drop_expired(batch: list[_Request]) -> list[_Request]:
+    """The requests still waited for; the others fail with DeadlineExpired, uncomputed."""
+    live = []
+    for request in batch:
+        if request.expired():
+            request.future.set_exception(DeadlineExpired("the caller's deadline passed"))
+        else:
+            live.append(request)
+    return live
 
 
 def _fail(batch: list[_Request], error: Exception) -> None:

@@ -25,6 +25,7 @@ def build_engine(settings: ClassifySettings) -> ClassificationEngine:
         max_wait_ms=settings.max_wait_ms,
         cache_size=settings.cache_size,
         forward=settings.forward,
+        max_queued_texts=settings.max_queued_texts,
     )
 
 

@@ -1,10 +1,18 @@
 """gRPC ClassifyService: translates protobuf to engine calls and back."""
 
+import time
+from collections.abc import Sequence
+
 import grpc
 from carepulse.v1 import classify_pb2, classify_pb2_grpc
 
 from services.classify.conversions import to_classification
-from services.classify.engine import ClassificationEngine
+from services.classify.engine import (
+    ClassificationEngine,
+    DeadlineExpired,
+    EngineOverloaded,
+)
+from services.classify.prediction import Prediction
 
 
 class ClassifyServicer(classify_pb2_grpc.ClassifyServiceServicer):  # type: ignore[misc]
@@ -19,7 +27,7 @@ class ClassifyServicer(classify_pb2_grpc.ClassifyServiceServicer):  # type: igno
         self, request: classify_pb2.ClassifyRequest, context: grpc.ServicerContext
     ) -> classify_pb2.ClassifyResponse:
         self._check_texts([request.text], context)
-        (prediction,) = self._engine.classify([request.text], explain=request.explain)
+        (prediction,) = self._classify([request.text], context, explain=request.explain)
         return classify_pb2.ClassifyResponse(classification=to_classification(prediction))
 
     def ClassifyBatch(
@@ -32,10 +40,25 @@ class ClassifyServicer(classify_pb2_grpc.ClassifyServiceServicer):  # type: igno
                 f"at most {self._max_texts} texts per batch, got {len(texts)}",
             )
         self._check_texts(texts, context)
-        predictions = self._engine.classify(texts)
+        predictions = self._classify(texts, context)
         return classify_pb2.ClassifyBatchResponse(
             classifications=[to_classification(p) for p in predictions]
         )
+
+    def _classify(
+        self, texts: Sequence[str], context: grpc.ServicerContext, *, explain: bool = False
+    ) -> list[Prediction]:
+        # The caller's deadline travels with the call: once it has passed, the gateway has
+        # answered 504 already, and computing (explanations above all) would be wasted.
+        remaining = context.time_remaining()
+        deadline = None if remaining is None else time.monotonic() + remaining
+        try:
+            return self._engine.classify(texts, explain=explain, deadline=deadline)
+        except EngineOverloaded as error:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+        except DeadlineExpired as error:
+            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(error))
+        raise AssertionError("unreachable: abort raises")
 
     def _check_texts(self, texts: list[str], context: grpc.ServicerContext) -> None:
         for index, text in enumerate(texts):

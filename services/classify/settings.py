@@ -1,9 +1,9 @@
 """Classify service configuration; env prefix `CLASSIFY_`."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.settings import ServiceSettings
@@ -21,9 +21,21 @@ class ClassifySettings(ServiceSettings):
     max_batch: int = Field(default=32, ge=1, le=512)
     max_wait_ms: float = Field(default=5.0, ge=0)
     cache_size: int = Field(default=10_000, ge=0)
+    # Texts waiting for the model beyond which gRPC callers get RESOURCE_EXHAUSTED (the
+    # gateway's 503 + Retry-After) instead of queueing past their deadline.
+    max_queued_texts: int = Field(default=512, ge=1)
     # engine.ForwardPath (mypy checks they match where main.py passes it; spelled out here so
     # that reading settings does not load TensorFlow). auto: int8 on a CPU, float on a GPU.
     forward: Literal["auto", "float", "int8"] = "auto"
     max_texts_per_request: int = Field(default=256, ge=1)
     max_text_chars: int = Field(default=4000, ge=1)
     consumer_group: str = "classify"
+
+    @model_validator(mode="after")
+    def _queue_holds_a_full_request(self) -> Self:
+        if self.max_queued_texts < self.max_texts_per_request:
+            raise ValueError(
+                "CLASSIFY_MAX_QUEUED_TEXTS must be at least CLASSIFY_MAX_TEXTS_PER_REQUEST, or"
+                " a full batch would always be refused"
+            )
+        return self

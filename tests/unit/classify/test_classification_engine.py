@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -9,7 +10,12 @@ from pydantic import ValidationError
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from services.classify.bundle import SENTIMENT_LABELS, EncoderMismatch, ModelBundle, load_bundle
-from services.classify.engine import ClassificationEngine, EngineNotRunning
+from services.classify.engine import (
+    ClassificationEngine,
+    DeadlineExpired,
+    EngineNotRunning,
+    EngineOverloaded,
+)
 from services.classify.prediction import Prediction
 from services.classify.settings import ClassifySettings
 from textencoder import SentenceEncoder
@@ -187,6 +193,34 @@ def test_close_rejects_new_requests(bundle: ModelBundle, encoder: SentenceEncode
     engine.close()
     with pytest.raises(EngineNotRunning):
         engine.classify(["anyone?"])
+
+
+def test_callers_with_a_deadline_are_refused_beyond_the_queue_bound_and_others_wait(
+    bundle: ModelBundle, encoder: SentenceEncoder
+) -> None:
+    engine = ClassificationEngine(bundle, encoder, max_batch=4, max_queued_texts=2)
+    engine.start()
+    try:
+        texts = ["bound one", "bound two", "bound three"]
+        with pytest.raises(EngineOverloaded):
+            engine.classify(texts, deadline=time.monotonic() + 30)
+        # The Kafka consumer passes no deadline: it queues, and Kafka holds the rest.
+        assert len(engine.classify(texts)) == 3
+    finally:
+        engine.close()
+
+
+def test_texts_whose_caller_stopped_waiting_are_not_computed(
+    engine: ClassificationEngine,
+) -> None:
+    before = engine.stats().texts_computed
+
+    with pytest.raises(DeadlineExpired):
+        engine.classify(["nobody waits for this"], explain=True, deadline=time.monotonic() - 1)
+
+    assert engine.stats().texts_computed == before
+    # The same text for a caller still waiting is computed as usual.
+    assert len(engine.classify(["nobody waits for this"], deadline=time.monotonic() + 30)) == 1
 
 
 def test_empty_input_returns_no_predictions(engine: ClassificationEngine) -> None:

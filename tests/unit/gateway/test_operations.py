@@ -3,7 +3,7 @@
 import grpc
 from fastapi.testclient import TestClient
 
-from gateway.app import create_app
+from gateway.app import begin_shutdown, create_app
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Upstreams
 from tests.unit.gateway.api_testing import (
@@ -32,15 +32,24 @@ def test_readyz_is_200_when_every_upstream_serves(client: TestClient) -> None:
     }
 
 
-def test_readyz_is_503_naming_the_upstream_not_serving(
+def test_readyz_stays_200_when_an_upstream_is_down_and_says_which(
     client: TestClient, fakes: FakeUpstreams
 ) -> None:
+    # One service's outage must not take every gateway out of the load balancer: the other
+    # routes still work, and the affected ones answer 503 problems themselves.
     fakes.set_serving("carepulse.v1.ClassifyService", False)
 
     response = client.get("/readyz")
 
-    assert is_problem(response, 503)
-    assert "classify (NOT_SERVING)" in response.json()["detail"]
+    assert response.status_code == 200
+    assert response.json()["status"] == "degraded"
+    assert response.json()["upstreams"]["classify"] == "NOT_SERVING"
+
+
+def test_readyz_is_503_once_the_gateway_is_shutting_down(client: TestClient) -> None:
+    begin_shutdown(client.app)  # type: ignore[arg-type]
+
+    assert is_problem(client.get("/readyz"), 503)
 
 
 def test_metrics_count_requests_by_route_template(client: TestClient) -> None:
