@@ -131,21 +131,21 @@ KEDA_CRDS := $(CACHE_DIR)/go/mod/github.com/kedacore/keda/v2@v2.21.1/config/crd/
 
 k8s-tools: $(K8S_BIN)/.complete $(KEDA_CRDS)/keda.sh_scaledobjects.yaml ## build the local control plane, kubectl and kwok (cold ~8 min)
 
-$(K8S_BIN)/.complete: $(wildcard local/k8s/controlplane/go.* local/k8s/kwok/go.*)
+$(K8S_BIN)/.complete: $(wildcard local/k8s/gomod/controlplane/go.* local/k8s/gomod/kwok/go.*)
 	mkdir -p $(K8S_BIN)
-	$(K8S_GO) build -C local/k8s/controlplane -trimpath -ldflags '$(K8S_LDFLAGS)' -o $(K8S_BIN)/ \
+	$(K8S_GO) build -C local/k8s/gomod/controlplane -trimpath -ldflags '$(K8S_LDFLAGS)' -o $(K8S_BIN)/ \
 	  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
 	  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
-	$(K8S_GO) build -C local/k8s/controlplane -trimpath -ldflags '-s -w' -o $(K8S_BIN)/etcd \
+	$(K8S_GO) build -C local/k8s/gomod/controlplane -trimpath -ldflags '-s -w' -o $(K8S_BIN)/etcd \
 	  go.etcd.io/etcd/server/v3
-	$(K8S_GO) build -C local/k8s/kwok -trimpath -ldflags '-s -w' -o $(K8S_BIN)/kwok \
+	$(K8S_GO) build -C local/k8s/gomod/kwok -trimpath -ldflags '-s -w' -o $(K8S_BIN)/kwok \
 	  sigs.k8s.io/kwok/cmd/kwok
 	touch $@
 
 # Only KEDA's CRDs are needed; the download exits non-zero because KEDA's go.mod asks for a
 # newer Go than ours, but the files land in the module cache all the same.
 $(KEDA_CRDS)/keda.sh_scaledobjects.yaml:
-	cd local/k8s/controlplane && $(K8S_GO) mod download github.com/kedacore/keda/v2@v2.21.1 || true
+	cd local/k8s/gomod/controlplane && $(K8S_GO) mod download github.com/kedacore/keda/v2@v2.21.1 || true
 	test -f $@
 
 k8s-test: k8s-tools install ## apply every k8s/overlays/* to a local control plane with fake nodes
