@@ -17,7 +17,9 @@ class IncomingMessage(BaseModel):
     channel: str | None = Field(default=None, max_length=50, description='Default "chat".')
     source: str | None = Field(default=None, max_length=100, description='Default "api".')
     external_id: str | None = Field(
-        default=None, max_length=200, description="The source's id; repeats are de-duplicated."
+        default=None,
+        max_length=200,
+        description="The source's id; repeats from the same API key are de-duplicated.",
     )
     sent_at: ApiDatetime | None = None
 
@@ -43,4 +45,7 @@ class MessageBatch(BaseModel):
 
 class BatchAccepted(BaseModel):
     ids: list[str] = Field(description="Message ids, in the order of the request.")
-    duplicates: int = Field(description="How many were already ingested (same external_id).")
+    duplicates: int = Field(
+        description="How many were already ingested by this API key (same external_id, or"
+        " a retry with the same Idempotency-Key)."
+    )

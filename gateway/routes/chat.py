@@ -1,10 +1,12 @@
 """POST /v1/chat: ingest -> classify -> recommend, answered synchronously."""
 
+from typing import Annotated
+
 from carepulse.v1 import classify_pb2, ingest_pb2, recommend_pb2
 from fastapi import APIRouter, Depends
 
 from gateway.auth import Authenticator
-from gateway.keyring import Role
+from gateway.keyring import ApiKey, Role
 from gateway.models.chat import (
     ChatReply,
     ChatRequest,
@@ -13,23 +15,35 @@ from gateway.models.chat import (
     Suggestion,
     sentiment_name,
 )
+from gateway.models.idempotency import IdempotencyKey
 from gateway.problems import problem_responses
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Upstreams
 
 
 def chat_router(upstreams: Upstreams, settings: GatewaySettings, auth: Authenticator) -> APIRouter:
-    router = APIRouter(tags=["chat"], dependencies=[Depends(auth.require(Role.CLIENT))])
+    client = auth.require(Role.CLIENT)
+    router = APIRouter(tags=["chat"], dependencies=[Depends(client)])
 
     @router.post(
         "/v1/chat",
         response_model_exclude_none=True,
         responses=problem_responses(400, 401, 403, 413, 422, 429, 503, 504),
     )
-    def chat(request: ChatRequest) -> ChatReply:
-        """Ingest one message, classify it and suggest knowledge-base answers."""
+    def chat(
+        request: ChatRequest,
+        key: Annotated[ApiKey, Depends(client)],
+        idempotency_key: IdempotencyKey = None,
+    ) -> ChatReply:
+        """Ingest one message, classify it and suggest knowledge-base answers.
+
+        With an `Idempotency-Key`, a retry answers with the same `message_id` and the message
+        is counted once; without one, every call is a new message.
+        """
         ingested = upstreams.ingest.Ingest(
             ingest_pb2.IngestRequest(
+                caller=key.name,
+                idempotency_key=idempotency_key or "",
                 conversation_id=request.conversation_id,
                 customer_id=request.customer_id,
                 text=request.text,

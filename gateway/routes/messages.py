@@ -1,10 +1,13 @@
 """POST /v1/messages: batch ingest; the messages flow on through Kafka, hence 202."""
 
+from typing import Annotated
+
 from carepulse.v1 import ingest_pb2
 from fastapi import APIRouter, Depends
 
 from gateway.auth import Authenticator
-from gateway.keyring import Role
+from gateway.keyring import ApiKey, Role
+from gateway.models.idempotency import IdempotencyKey
 from gateway.models.messages import BatchAccepted, MessageBatch
 from gateway.problems import FieldError, Problem, problem_responses
 from gateway.settings import GatewaySettings
@@ -14,15 +17,24 @@ from gateway.upstreams import Upstreams
 def messages_router(
     upstreams: Upstreams, settings: GatewaySettings, auth: Authenticator
 ) -> APIRouter:
-    router = APIRouter(tags=["messages"], dependencies=[Depends(auth.require(Role.CLIENT))])
+    client = auth.require(Role.CLIENT)
+    router = APIRouter(tags=["messages"], dependencies=[Depends(client)])
 
     @router.post(
         "/v1/messages",
         status_code=202,
         responses=problem_responses(400, 401, 403, 413, 422, 429, 503, 504),
     )
-    def ingest_batch(batch: MessageBatch) -> BatchAccepted:
-        """Accept up to `GATEWAY_MAX_BATCH_MESSAGES` messages (default 500) for analysis."""
+    def ingest_batch(
+        batch: MessageBatch,
+        key: Annotated[ApiKey, Depends(client)],
+        idempotency_key: IdempotencyKey = None,
+    ) -> BatchAccepted:
+        """Accept up to `GATEWAY_MAX_BATCH_MESSAGES` messages (default 500) for analysis.
+
+        A message with an `external_id` keeps its id across requests; one without keeps it
+        across retries of the request when the request carries an `Idempotency-Key`.
+        """
         if len(batch.messages) > settings.max_batch_messages:
             raise Problem(
                 422,
@@ -38,7 +50,11 @@ def messages_router(
                 ],
             )
         response = upstreams.ingest.IngestBatch(
-            ingest_pb2.IngestBatchRequest(messages=[m.to_proto() for m in batch.messages]),
+            ingest_pb2.IngestBatchRequest(
+                caller=key.name,
+                idempotency_key=idempotency_key or "",
+                messages=[m.to_proto() for m in batch.messages],
+            ),
             timeout=settings.ingest_deadline_s,
         )
         return BatchAccepted(

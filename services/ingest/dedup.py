@@ -1,30 +1,90 @@
-"""De-duplication of retried messages: stable ids plus a bounded memory of recent keys."""
+"""De-duplication of retried messages: stable ids plus a bounded memory of recent keys.
 
+A key is *pending* from the moment a call claims it until the broker acknowledged (committed)
+or refused (released) its message. Only a committed key answers a retry with "duplicate":
+a retry never hears "accepted" for a message that is not durably on Kafka.
+"""
+
+import enum
 import json
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 # Fixed forever: changing it would give every retried message a new id downstream.
 _MESSAGE_ID_NAMESPACE = uuid.UUID("5d0c3f4e-8a61-4f0e-9c55-2f7b1a6e4c21")
 
 
-def message_id_for(source: str, external_id: str | None) -> str:
-    """A UUIDv5 of (source, external_id) when the source gave an id, a random UUIDv4 otherwise.
+@dataclass(frozen=True)
+class MessageKey:
+    """What names one message across retries, always within one caller's namespace.
 
-    Derived ids survive an ingest restart, which empties the in-memory window: the retry
-    still gets the same id, and consumers de-duplicate by it.
+    `caller` is the authenticated API key's name, so two callers never share a key: one
+    cannot mark another's messages as duplicates, nor learn or take their ids.
     """
-    if external_id is None:
-        return str(uuid.uuid4())
-    # JSON keeps ("a:b", "c") and ("a", "b:c") apart, whatever characters the ids use.
-    return str(uuid.uuid5(_MESSAGE_ID_NAMESPACE, json.dumps([source, external_id])))
+
+    caller: str
+    parts: tuple[str, ...]
+
+    @classmethod
+    def from_source(cls, caller: str, source: str, external_id: str) -> "MessageKey":
+        """The source system's own id for the message (e.g. a Zendesk ticket comment)."""
+        return cls(caller, ("source", source, external_id))
+
+    @classmethod
+    def from_idempotency_key(
+        cls, caller: str, idempotency_key: str, index: int | None = None
+    ) -> "MessageKey":
+        """The caller's Idempotency-Key for a request; `index` is the position in a batch."""
+        if index is None:
+            return cls(caller, ("idempotency-key", idempotency_key))
+        return cls(caller, ("idempotency-key", idempotency_key, str(index)))
+
+    def message_id(self) -> str:
+        """A UUIDv5 of the key: a retry, even after an ingest restart, gets the same id."""
+        # JSON keeps ("a:b", "c") and ("a", "b:c") apart, whatever characters the ids use.
+        return str(uuid.uuid5(_MESSAGE_ID_NAMESPACE, json.dumps([self.caller, *self.parts])))
+
+
+def message_id_for(key: MessageKey | None) -> str:
+    """The key's derived id, or a random UUIDv4 for a message nothing names."""
+    return key.message_id() if key is not None else str(uuid.uuid4())
+
+
+class ClaimState(enum.Enum):
+    OWNED = "owned"  # first sighting: the claimer publishes, then settles the claim
+    PENDING = "pending"  # another call is publishing it; wait for that call's outcome
+    COMMITTED = "committed"  # already durably published: a duplicate
+
+
+class _Outcome:
+    """The fate of one claimed key, shared by its owner and every retry waiting on it."""
+
+    def __init__(self) -> None:
+        self.published = False
+        self.settled = threading.Event()
+
+
+@dataclass(frozen=True)
+class Claim:
+    key: MessageKey
+    message_id: str
+    state: ClaimState
+    _outcome: _Outcome = field(repr=False, compare=False)
+
+    def wait_published(self, timeout_s: float) -> bool | None:
+        """For a PENDING claim: True once its owner published, False if that failed (the
+        retry may then publish itself), None if still undecided after `timeout_s`."""
+        if not self._outcome.settled.wait(max(timeout_s, 0.0)):
+            return None
+        return self._outcome.published
 
 
 class DuplicateWindow:
-    """Remembers (source, external_id) -> message_id for `window_s` seconds after first sight.
+    """Remembers each claimed key -> message_id for `window_s` seconds after first sight.
 
     Memory is bounded by `max_entries`: when full, the oldest key is forgotten early, so a
     flood of distinct ids can weaken de-duplication but never exhaust memory. Safe to call
@@ -46,28 +106,39 @@ class DuplicateWindow:
         self._clock = clock
         self._lock = threading.Lock()
         # Insertion order is first-seen order, so the front is always the next to expire.
-        self._first_seen: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
+        self._first_seen: OrderedDict[MessageKey, tuple[str, _Outcome, float]] = OrderedDict()
 
-    def seen_or_remember(self, source: str, external_id: str, message_id: str) -> str | None:
-        """Return the earlier message_id if this key was seen within the window; else
-        remember it under `message_id` and return None."""
-        key = (source, external_id)
+    def claim(self, key: MessageKey, message_id: str) -> Claim:
+        """OWNED (remembered as pending under `message_id`) on first sight; otherwise the
+        earlier message_id with its state. The owner must `settle` what it claims."""
         with self._lock:
             now = self._clock()
             self._forget_expired(now)
             earlier = self._first_seen.get(key)
             if earlier is not None:
-                return earlier[0]
-            self._first_seen[key] = (message_id, now)
+                earlier_id, outcome, _ = earlier
+                state = ClaimState.COMMITTED if outcome.published else ClaimState.PENDING
+                return Claim(key, earlier_id, state, outcome)
+            outcome = _Outcome()
+            self._first_seen[key] = (message_id, outcome, now)
             if len(self._first_seen) > self._max_entries:
                 self._first_seen.popitem(last=False)
-            return None
+            return Claim(key, message_id, ClaimState.OWNED, outcome)
 
-    def forget(self, source: str, external_id: str) -> None:
-        """Drop a key remembered for a message that was then not published, so that the
-        client's retry is treated as new rather than silently skipped."""
+    def settle(self, claim: Claim, *, published: bool) -> None:
+        """The owner's publish ended: a published key is committed; an unpublished one is
+        forgotten, so the client's retry is treated as new rather than silently skipped.
+        Wakes every retry waiting on the key."""
+        if claim.state is not ClaimState.OWNED:
+            raise ValueError(f"only the owner settles a claim, not a {claim.state.value} one")
         with self._lock:
-            self._first_seen.pop((source, external_id), None)
+            outcome = claim._outcome
+            outcome.published = published
+            current = self._first_seen.get(claim.key)
+            # The entry may have expired or been evicted meanwhile, or even re-claimed.
+            if not published and current is not None and current[1] is outcome:
+                del self._first_seen[claim.key]
+        outcome.settled.set()
 
     def __len__(self) -> int:
         """Keys currently remembered, e.g. for a gauge."""
@@ -76,7 +147,7 @@ class DuplicateWindow:
 
     def _forget_expired(self, now: float) -> None:
         while self._first_seen:
-            _, first_seen_at = next(iter(self._first_seen.values()))
+            _, _, first_seen_at = next(iter(self._first_seen.values()))
             if now - first_seen_at < self._window_s:
                 return
             self._first_seen.popitem(last=False)

@@ -23,6 +23,8 @@ def main() -> int:
         dedup,
         producer,
         max_batch=settings.max_batch_messages,
+        # The producer settles every publish within its delivery timeout.
+        max_wait_s=settings.kafka.delivery_timeout_s + 5,
     )
     return run_service(
         ServiceSpec(

@@ -9,6 +9,8 @@ CHANNELS = frozenset({"chat", "app", "social", "email"})
 DEFAULT_CHANNEL = "chat"
 DEFAULT_MAX_TEXT_CHARS = 4000
 MAX_ID_CHARS = 128
+# As the gateway bounds the Idempotency-Key header: printable ASCII, like an HTTP sf-string.
+MAX_IDEMPOTENCY_KEY_CHARS = 255
 
 # Invisible format characters that carry no meaning in a support message but can split a
 # card number or an email so that redaction misses it, or reorder text on screen (bidi
@@ -43,12 +45,14 @@ def normalize_text(text: str) -> str:
 
 def validate(
     *,
+    caller: str,
     conversation_id: str,
     customer_id: str,
     text: str,
     channel: str,
     source: str,
     external_id: str | None = None,
+    idempotency_key: str | None = None,
     sent_at: datetime | None = None,
     max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
 ) -> str:
@@ -57,6 +61,8 @@ def validate(
     The text limits apply to the normalized form, which is what gets stored and shown, so
     the caller gets it back instead of normalizing a second time.
     """
+    # The de-duplication namespace: without it one caller's keys would shadow another's.
+    _check_id("caller", caller)
     _check_id("conversation_id", conversation_id)
     _check_id("customer_id", customer_id)
     _check_id("source", source)
@@ -64,6 +70,8 @@ def validate(
     # memory, so it gets the same bounds as every other id.
     if external_id is not None:
         _check_id("external_id", external_id)
+    if idempotency_key is not None:
+        _check_idempotency_key(idempotency_key)
     if channel not in CHANNELS:
         raise InvalidMessage("channel", f"must be one of {', '.join(sorted(CHANNELS))}")
     if sent_at is not None and sent_at.utcoffset() is None:
@@ -74,6 +82,15 @@ def validate(
     if len(normalized) > max_text_chars:
         raise InvalidMessage("text", f"is longer than {max_text_chars} characters")
     return normalized
+
+
+def _check_idempotency_key(value: str) -> None:
+    if len(value) > MAX_IDEMPOTENCY_KEY_CHARS:
+        raise InvalidMessage(
+            "idempotency_key", f"is longer than {MAX_IDEMPOTENCY_KEY_CHARS} characters"
+        )
+    if not all(" " <= char <= "~" for char in value):
+        raise InvalidMessage("idempotency_key", "must contain only printable ASCII characters")
 
 
 def _check_id(field: str, value: str) -> None:

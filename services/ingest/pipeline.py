@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.ingest.dedup import DuplicateWindow, message_id_for
+from services.ingest.dedup import Claim, ClaimState, DuplicateWindow, MessageKey, message_id_for
 from services.ingest.normalize import DEFAULT_CHANNEL, DEFAULT_MAX_TEXT_CHARS, validate
 from services.ingest.pii import redact
 
@@ -15,6 +15,8 @@ DEFAULT_SOURCE = "api"
 class IncomingMessage:
     """A message as a client sent it, before any checks."""
 
+    # Who sent it, as the transport authenticated it: the de-duplication namespace.
+    caller: str
     conversation_id: str
     customer_id: str
     text: str
@@ -22,6 +24,10 @@ class IncomingMessage:
     source: str = DEFAULT_SOURCE
     external_id: str | None = None
     sent_at: datetime | None = None
+    # The caller's Idempotency-Key for its request, and this message's position in a batch
+    # (None for a single message): they name the message when external_id does not.
+    idempotency_key: str | None = None
+    batch_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -38,9 +44,20 @@ class PreparedMessage:
     sent_at: datetime | None
     received_at: datetime
     redactions: tuple[str, ...]
-    # True when the same source + external_id arrived within the de-duplication window;
-    # message_id is then the earlier one's and the caller need not publish again.
-    duplicate: bool
+    # The message's de-duplication key and its state, None when nothing names the message
+    # (no external_id, no Idempotency-Key): then message_id is random and it is never a
+    # duplicate. An OWNED claim must be settled once its publish succeeded or failed.
+    claim: Claim | None
+
+    @property
+    def duplicate(self) -> bool:
+        """Already durably published under this key within the window: publish nothing."""
+        return self.claim is not None and self.claim.state is ClaimState.COMMITTED
+
+    @property
+    def owned(self) -> bool:
+        """This call is the one that must publish it."""
+        return self.claim is None or self.claim.state is ClaimState.OWNED
 
 
 def _utc_now() -> datetime:
@@ -48,7 +65,7 @@ def _utc_now() -> datetime:
 
 
 class IngestPipeline:
-    """Validation -> normalization -> redaction -> id -> de-duplication, in that order.
+    """Validation -> normalization -> redaction -> id -> de-duplication claim, in that order.
 
     Redaction runs on the normalized text, so full-width digits or zero-width spaces
     cannot hide a card number from it.
@@ -70,23 +87,27 @@ class IngestPipeline:
         channel = request.channel or DEFAULT_CHANNEL
         source = request.source or DEFAULT_SOURCE
         external_id = request.external_id or None
+        idempotency_key = request.idempotency_key or None
         text = validate(
+            caller=request.caller,
             conversation_id=request.conversation_id,
             customer_id=request.customer_id,
             text=request.text,
             channel=channel,
             source=source,
             external_id=external_id,
+            idempotency_key=idempotency_key,
             sent_at=request.sent_at,
             max_text_chars=self._max_text_chars,
         )
         redaction = redact(text)
-        message_id = message_id_for(source, external_id)
-        earlier_id = None
-        if external_id is not None:
-            earlier_id = self._dedup.seen_or_remember(source, external_id, message_id)
+        key = _message_key(
+            request.caller, source, external_id, idempotency_key, request.batch_index
+        )
+        message_id = message_id_for(key)
+        claim = self._dedup.claim(key, message_id) if key is not None else None
         return PreparedMessage(
-            message_id=earlier_id or message_id,
+            message_id=claim.message_id if claim is not None else message_id,
             conversation_id=request.conversation_id,
             customer_id=request.customer_id,
             text=redaction.text,
@@ -96,5 +117,21 @@ class IngestPipeline:
             sent_at=request.sent_at.astimezone(UTC) if request.sent_at else None,
             received_at=self._clock().astimezone(UTC),
             redactions=redaction.kinds,
-            duplicate=earlier_id is not None,
+            claim=claim,
         )
+
+
+def _message_key(
+    caller: str,
+    source: str,
+    external_id: str | None,
+    idempotency_key: str | None,
+    batch_index: int | None,
+) -> MessageKey | None:
+    """The source's id names the message across requests; failing that, the caller's
+    Idempotency-Key names it within its request; failing both, nothing does."""
+    if external_id is not None:
+        return MessageKey.from_source(caller, source, external_id)
+    if idempotency_key is not None:
+        return MessageKey.from_idempotency_key(caller, idempotency_key, batch_index)
+    return None

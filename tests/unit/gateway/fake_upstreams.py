@@ -40,6 +40,7 @@ class Failure:
 class FakeIngest(ingest_pb2_grpc.IngestServiceServicer):  # type: ignore[misc]
     def __init__(self) -> None:
         self.requests: list[Any] = []
+        self.batches: list[Any] = []
         self.failure: Failure | None = None
         self._seen: set[str] = set()
 
@@ -53,6 +54,7 @@ class FakeIngest(ingest_pb2_grpc.IngestServiceServicer):  # type: ignore[misc]
 
     def IngestBatch(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._fail_if_asked(context)
+        self.batches.append(request)
         self.requests.extend(request.messages)
         results = []
         for index, message in enumerate(request.messages):

@@ -10,6 +10,7 @@ from services.ingest.normalize import normalize_text, validate
 # A valid request; each test overrides the one field it is about.
 validate_request = partial(
     validate,
+    caller="client-a",
     conversation_id="conv-20240315-0042",
     customer_id="cust-88121",
     text="Hi, my parcel hasn't arrived yet.",
@@ -47,7 +48,7 @@ def test_valid_request_returns_normalized_text() -> None:
     assert validate_request(text="  where is\nmy refund? ") == "where is my refund?"
 
 
-@pytest.mark.parametrize("field", ["conversation_id", "customer_id", "source"])
+@pytest.mark.parametrize("field", ["caller", "conversation_id", "customer_id", "source"])
 def test_missing_id_is_rejected_with_field_name(field: str) -> None:
     with pytest.raises(InvalidMessage) as error:
         blank: dict[str, Any] = {field: "  "}
