@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from gateway.models.limits import MAX_REPORTED_ERRORS
 from gateway.problems import FieldError, Problem
 from gateway.upstream_errors import problem_from_rpc_error
 
@@ -44,12 +45,20 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
             f"The request body is not valid JSON: {reason} at character {position}.",
         )
     else:
+        # A bounded answer whatever the input: the first errors, and how many there were.
+        shown = errors[:MAX_REPORTED_ERRORS]
+        detail = "Some fields are missing or invalid; see `errors` for each one."
+        if len(errors) > len(shown):
+            detail = (
+                f"{len(errors)} fields are missing or invalid; `errors` lists the first"
+                f" {len(shown)}."
+            )
         problem = Problem(
             422,
             "validation-failed",
             "Invalid request",
-            "Some fields are missing or invalid; see `errors` for each one.",
-            errors=[FieldError(field=_field_name(e["loc"]), message=_message(e)) for e in errors],
+            detail,
+            errors=[FieldError(field=_field_name(e["loc"]), message=_message(e)) for e in shown],
         )
     return problem.response(request.url.path)
 

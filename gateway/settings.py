@@ -7,6 +7,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gateway.keyring import ApiKey, Role, sha256_hex
+from gateway.models.limits import MAX_BATCH_MESSAGES
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -36,7 +37,7 @@ class GatewaySettings(BaseSettings):
     health_deadline_s: float = Field(default=1.0, gt=0)
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    max_batch_messages: int = Field(default=500, ge=1, le=10_000)
+    max_batch_messages: int = Field(default=MAX_BATCH_MESSAGES, ge=1, le=MAX_BATCH_MESSAGES)
 
     client_rate_per_s: float = Field(default=20.0, gt=0)
     client_burst: int = Field(default=40, ge=1)

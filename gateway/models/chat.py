@@ -5,6 +5,8 @@ from typing import Any, Literal
 from carepulse.v1 import events_pb2
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.models.limits import MAX_TEXT_CHARS
+
 SentimentName = Literal["negative", "neutral", "positive", "unspecified"]
 
 
@@ -13,7 +15,7 @@ class ChatRequest(BaseModel):
 
     conversation_id: str = Field(min_length=1, max_length=200)
     customer_id: str = Field(min_length=1, max_length=200)
-    text: str = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     channel: str | None = Field(default=None, max_length=50, description='Default "chat".')
     explain: bool = Field(default=False, description="Add per-token attributions (slower).")
 

@@ -5,6 +5,7 @@ from typing import Any
 from carepulse.v1 import ingest_pb2
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.models.limits import MAX_BATCH_MESSAGES, MAX_TEXT_CHARS
 from gateway.timestamps import ApiDatetime, to_timestamp
 
 
@@ -13,7 +14,7 @@ class IncomingMessage(BaseModel):
 
     conversation_id: str = Field(min_length=1, max_length=200)
     customer_id: str = Field(min_length=1, max_length=200)
-    text: str = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     channel: str | None = Field(default=None, max_length=50, description='Default "chat".')
     source: str | None = Field(default=None, max_length=100, description='Default "api".')
     external_id: str | None = Field(
@@ -40,7 +41,7 @@ class IncomingMessage(BaseModel):
 class MessageBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    messages: list[IncomingMessage] = Field(min_length=1)
+    messages: list[IncomingMessage] = Field(min_length=1, max_length=MAX_BATCH_MESSAGES)
 
 
 class BatchAccepted(BaseModel):

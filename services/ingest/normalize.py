@@ -10,6 +10,8 @@ DEFAULT_CHANNEL = "chat"
 DEFAULT_MAX_TEXT_CHARS = 4000
 MAX_ID_CHARS = 128
 # As the gateway bounds the Idempotency-Key header: printable ASCII, like an HTTP sf-string.
+# How much longer than its limit a text may arrive, before normalization.
+RAW_TEXT_FACTOR = 4
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 
 # Invisible format characters that carry no meaning in a support message but can split a
@@ -76,6 +78,13 @@ def validate(
         raise InvalidMessage("channel", f"must be one of {', '.join(sorted(CHANNELS))}")
     if sent_at is not None and sent_at.utcoffset() is None:
         raise InvalidMessage("sent_at", "must include a time zone offset, e.g. Z or +01:00")
+    # Bounded before normalizing too: NFKC can make a string ~18x longer, and the work to
+    # normalize grows with it (the gRPC message limit alone would allow 4 MiB of text). The
+    # margin leaves room for whitespace and invisible characters that normalizing removes.
+    if len(text) > RAW_TEXT_FACTOR * max_text_chars:
+        raise InvalidMessage(
+            "text", f"is longer than {RAW_TEXT_FACTOR * max_text_chars} characters as sent"
+        )
     normalized = normalize_text(text)
     if not normalized:
         raise InvalidMessage("text", "is empty once whitespace and control characters are removed")

@@ -93,7 +93,7 @@ def test_text_over_the_configured_limit_is_rejected() -> None:
 
 
 def test_text_limit_applies_after_whitespace_is_collapsed() -> None:
-    assert validate_request(text="a" + " " * 50 + "b", max_text_chars=3) == "a b"
+    assert validate_request(text="a" + " " * 10 + "b", max_text_chars=3) == "a b"
 
 
 def test_text_over_default_limit_of_4000_is_rejected() -> None:
@@ -119,3 +119,15 @@ def test_sent_at_with_time_zone_is_accepted() -> None:
 
 def test_invalid_message_is_a_value_error() -> None:
     assert issubclass(InvalidMessage, ValueError)
+
+
+def test_text_far_over_the_limit_is_refused_before_it_is_normalized(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fail(_text: str) -> str:
+        raise AssertionError("normalized a text that should have been refused as sent")
+
+    monkeypatch.setattr("services.ingest.normalize.normalize_text", fail)
+    # U+FDFA expands to 18 characters under NFKC: the raw bound keeps that work bounded.
+    with pytest.raises(InvalidMessage, match="text: is longer than 40 characters as sent"):
+        validate_request(text="\ufdfa" * 41, max_text_chars=10)
