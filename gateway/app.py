@@ -15,6 +15,7 @@ from gateway.error_handlers import install_error_handlers
 from gateway.keyring import KeyRing, Role
 from gateway.metrics import GatewayMetrics, RequestMetrics
 from gateway.rate_limit import RateLimit, RateLimiter
+from gateway.route_budgets import RouteBudget, RouteBudgets, size_thread_pool
 from gateway.routes.alerts import alerts_router
 from gateway.routes.chat import chat_router
 from gateway.routes.feedback import feedback_router
@@ -51,8 +52,17 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
         max_streams_per_key=settings.max_alert_streams_per_key,
     )
 
+    budgets = [
+        RouteBudget("chat", ("/v1/chat",), settings.max_concurrent_chat),
+        RouteBudget("messages", ("/v1/messages",), settings.max_concurrent_messages),
+        RouteBudget("feedback", ("/v1/feedback",), settings.max_concurrent_feedback),
+        RouteBudget("alerts", ("/v1/alerts",), settings.max_concurrent_alerts),
+        RouteBudget("operations", ("/",), settings.max_concurrent_operations),
+    ]
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        size_thread_pool(sum(budget.limit for budget in budgets))
         yield
         streams.close_all()
 
@@ -82,7 +92,11 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
             allow_headers=["X-API-Key", "Authorization", "Content-Type", "Last-Event-ID"],
             expose_headers=["Retry-After"],
         )
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # SSE streams and liveness are async and hold no thread; streams have their own bounds.
+    app.add_middleware(RouteBudgets, budgets=budgets, exempt=("/v1/alerts/stream", "/healthz"))
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
+    )
     app.add_middleware(RequestMetrics, metrics=metrics)
     # A server span per request; its context reaches the services through the gRPC
     # client interceptor of each channel. Probes and scrapes would only be noise.

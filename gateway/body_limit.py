@@ -1,4 +1,7 @@
-"""Refuses request bodies over a size limit before any route reads them."""
+"""Refuses request bodies over a size limit, or that arrive too slowly, before any route reads
+them."""
+
+import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -12,9 +15,10 @@ class BodySizeLimit:
     chunked uploads, which declare no Content-Length.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float = 30.0) -> None:
         self._app = app
         self._max_bytes = max_bytes
+        self._timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -26,17 +30,30 @@ class BodySizeLimit:
             return
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break  # the client left before sending its body
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self._max_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            if not message.get("more_body", False):
-                break
+        try:
+            # A trickled body would hold its connection and memory for as long as it pleases.
+            async with asyncio.timeout(self._timeout_s):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        break  # the client left before sending its body
+                    chunks.append(message.get("body", b""))
+                    size += len(chunks[-1])
+                    if size > self._max_bytes:
+                        await self._too_large(scope, receive, send)
+                        return
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            problem = Problem(
+                408,
+                "request-timeout",
+                "Request timeout",
+                f"The request body did not arrive within {self._timeout_s:g} seconds.",
+                headers={"Connection": "close"},
+            )
+            await problem.response(scope["path"])(scope, receive, send)
+            return
         await self._app(scope, _replay(b"".join(chunks), receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -37,6 +37,14 @@ class GatewaySettings(BaseSettings):
     health_deadline_s: float = Field(default=1.0, gt=0)
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A body not received within this many seconds (a slow or stalled upload) gets 408.
+    body_timeout_s: float = Field(default=30.0, gt=0)
+    # Requests in flight per route group (gateway/route_budgets.py); more get 503 at once.
+    max_concurrent_chat: int = Field(default=16, ge=1)
+    max_concurrent_messages: int = Field(default=8, ge=1)
+    max_concurrent_feedback: int = Field(default=4, ge=1)
+    max_concurrent_alerts: int = Field(default=6, ge=1)
+    max_concurrent_operations: int = Field(default=4, ge=1)  # /readyz, /metrics, /docs
     max_batch_messages: int = Field(default=MAX_BATCH_MESSAGES, ge=1, le=MAX_BATCH_MESSAGES)
 
     client_rate_per_s: float = Field(default=20.0, gt=0)
