@@ -24,7 +24,11 @@ _HEALTH_CHECK = "grpc.health.v1.Health/Check"
 _RETRY_METHODS = {
     "ingest": (_HEALTH_CHECK,),
     "classify": (_HEALTH_CHECK, "carepulse.v1.ClassifyService/Classify"),
-    "recommend": (_HEALTH_CHECK, "carepulse.v1.RecommendService/Recommend"),
+    "recommend": (
+        _HEALTH_CHECK,
+        "carepulse.v1.RecommendService/Recommend",
+        "carepulse.v1.RecommendService/CheckFeedback",
+    ),
     "alert": (_HEALTH_CHECK, "carepulse.v1.AlertService/ListAlerts"),
 }
 

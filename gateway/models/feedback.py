@@ -6,9 +6,9 @@ from pydantic import BaseModel, ConfigDict, Field
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    message_id: str = Field(min_length=1, max_length=200)
-    customer_id: str = Field(min_length=1, max_length=200)
-    article_id: str = Field(min_length=1, max_length=200)
+    message_id: str = Field(min_length=1, max_length=128)
+    customer_id: str = Field(min_length=1, max_length=128)
+    article_id: str = Field(min_length=1, max_length=128)
     helpful: bool
 
 

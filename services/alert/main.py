@@ -10,6 +10,8 @@ from servicekit.kafka.consumer import ConsumerLoop
 from servicekit.kafka.producer import EventProducer
 from servicekit.kafka.topics import MESSAGES_CLASSIFIED
 from servicekit.logging import configure_logging
+from servicekit.migrations import upgrade_to_head
+from servicekit.periodic import PeriodicThread
 from servicekit.runtime import ServiceSpec, run_service
 from servicekit.telemetry import setup_tracing
 from services.alert.aggregation import MessageCounter
@@ -20,6 +22,7 @@ from services.alert.deliveries import DeliveryQueue
 from services.alert.event_feed import EventFeed
 from services.alert.lifecycle import AlertLifecycle
 from services.alert.metrics import OPEN_ALERTS
+from services.alert.migrations import ALERT_MIGRATIONS
 from services.alert.notification_dead_letters import KafkaNotificationDeadLetters
 from services.alert.notifier import (
     DeadLetterSink,
@@ -28,7 +31,6 @@ from services.alert.notifier import (
     RetryPolicy,
 )
 from services.alert.outbox import OutboxPublisher
-from services.alert.periodic import PeriodicThread
 from services.alert.server import AlertServicer
 from services.alert.settings import AlertSettings
 from services.alert.severity import SeverityPolicy
@@ -100,7 +102,7 @@ def main() -> int:
     )
 
     def start() -> None:
-        store.create_tables()
+        upgrade_to_head(engine, ALERT_MIGRATIONS)  # before anything reads or writes
         feed.committed(store.latest_sequence())
         OPEN_ALERTS.set(store.count_open_alerts())
         for thread in (ticker, relay, pruner, *notifiers):

@@ -89,9 +89,6 @@ class AlertStore:
         # Every lifecycle event gets a pending delivery row for each of these.
         self._destinations = tuple(notification_destinations)
 
-    def create_tables(self) -> None:
-        schema.metadata.create_all(self._engine)
-
     @contextmanager
     def transaction(self) -> Iterator["AlertTransaction"]:
         """One atomic unit of work; outbox readers are woken once it has committed."""

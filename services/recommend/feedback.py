@@ -1,35 +1,34 @@
 """What customers told us about suggestions, stored so that learning survives restarts.
 
-`FeedbackStore` keeps, in SQL (SQLite or PostgreSQL, SQLAlchemy Core):
-  * every feedback event by its `feedback_id`, so a redelivered event changes nothing;
-  * per-article helpful / not-helpful counts, the evidence of each article's Beta posterior;
-  * per-customer rejected article ids (answers a customer marked not helpful);
-  * per-customer recent history of the suggestions served, by `message_id`.
+`FeedbackStore` keeps, in SQL (SQLite or PostgreSQL, SQLAlchemy Core; tables in schema.py):
+  * every article suggested for a message: to whom and for which intent. Feedback is accepted
+    only for these, from the customer they were served to;
+  * every vote by its `feedback_id`, so a redelivered event changes nothing;
+  * per (intent, article) helpful / not-helpful counts, the evidence of the Beta posterior the
+    ranker uses, updated as each vote is applied;
+  * per-customer rejected article ids (answers a customer marked not helpful).
+
+Served suggestions and votes are kept for the retention period (`forget_before`); the counts
+and rejections they produced are kept for good.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    delete,
-    select,
-    update,
-)
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+
+from services.recommend.schema import (
+    customer_rejections,
+    feedback_events,
+    helpfulness,
+    served_suggestions,
+)
 
 
 @dataclass(frozen=True)
@@ -60,113 +59,161 @@ class BetaPosterior:
 # of real votes dominates it while cold-start Thompson draws stay moderately noisy.
 DEFAULT_PRIOR = BetaPosterior(alpha=2.0, beta=2.0)
 
-# How many served messages per customer are kept; older ones are pruned on insert.
-DEFAULT_SERVED_HISTORY = 50
+# Votes outlive the suggestions they are about by this much, so that clocks of ingest (which
+# stamps votes) and recommend (which stamps suggestions) a little apart never leave a vote's
+# suggestion without the vote: a redelivered old vote then always finds its suggestion gone
+# and is refused, never counted twice.
+_VOTE_RETENTION_MARGIN = timedelta(days=1)
 
 
 class UnsupportedDatabase(RuntimeError):
     """The engine's dialect is neither SQLite nor PostgreSQL."""
 
 
+class FeedbackRejected(Exception):
+    """Feedback that does not match a suggestion served: never counted."""
+
+    reason = "rejected"
+
+
+class UnknownMessage(FeedbackRejected):
+    """No suggestions were served for this message to this customer.
+
+    The message is unknown, older than the retention, or another customer's: deliberately
+    one answer, so that nobody learns whose a message id is.
+    """
+
+    reason = "unknown_message"
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"no suggestions were served for message {message_id!r} to this customer")
+
+
+class ArticleNotSuggested(FeedbackRejected):
+    """The message got suggestions, but not this article."""
+
+    reason = "article_not_suggested"
+
+    def __init__(self, message_id: str, article_id: str) -> None:
+        super().__init__(f"article {article_id!r} was not suggested for message {message_id!r}")
+
+
 @dataclass(frozen=True)
-class ServedSuggestions:
-    """The articles suggested in reply to one customer message, best first."""
+class ServedSuggestion:
+    """One article suggested in reply to one customer message."""
 
     message_id: str
+    article_id: str
     customer_id: str
-    article_ids: tuple[str, ...]
+    intent: str  # "" when the intent was unknown
     served_at: datetime
 
 
-_metadata = MetaData()
+@dataclass(frozen=True)
+class Forgotten:
+    """What one retention run deleted."""
 
-_feedback_events = Table(
-    "recommend_feedback_events",
-    _metadata,
-    Column("feedback_id", String(128), primary_key=True),
-    Column("customer_id", String(128), nullable=False, index=True),
-    Column("article_id", String(128), nullable=False),
-    Column("helpful", Boolean, nullable=False),
-    Column("given_at", DateTime(timezone=True), nullable=False),
-)
-
-_article_votes = Table(
-    "recommend_article_votes",
-    _metadata,
-    Column("article_id", String(128), primary_key=True),
-    Column("helpful_count", Integer, nullable=False),
-    Column("not_helpful_count", Integer, nullable=False),
-)
-
-_customer_rejections = Table(
-    "recommend_customer_rejections",
-    _metadata,
-    Column("customer_id", String(128), primary_key=True),
-    Column("article_id", String(128), primary_key=True),
-    Column("rejected_at", DateTime(timezone=True), nullable=False),
-)
-
-_served_messages = Table(
-    "recommend_served_messages",
-    _metadata,
-    Column("message_id", String(128), primary_key=True),
-    Column("customer_id", String(128), nullable=False, index=True),
-    Column("article_ids", JSON, nullable=False),
-    Column("served_at", DateTime(timezone=True), nullable=False, index=True),
-)
+    votes: int
+    suggestions: int
 
 
 class FeedbackStore:
-    """Feedback events, per-article vote counts and per-customer history in one database.
+    """Served suggestions, votes, running posteriors and rejections in one database.
 
-    Every write is one transaction and idempotent by its event id, so at-least-once delivery
-    (Kafka redelivery, client retries) never double counts.
+    Every write is one transaction and idempotent by its id, so at-least-once delivery
+    (Kafka redelivery, client retries) never double counts. The schema is created and
+    upgraded by the service's migrations (services.recommend.migrations), not here.
     """
 
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        prior: BetaPosterior = DEFAULT_PRIOR,
-        served_history: int = DEFAULT_SERVED_HISTORY,
-    ) -> None:
+    def __init__(self, engine: Engine, *, prior: BetaPosterior = DEFAULT_PRIOR) -> None:
         if engine.dialect.name not in ("sqlite", "postgresql"):
             raise UnsupportedDatabase(
                 f"FeedbackStore supports sqlite and postgresql, not {engine.dialect.name!r}"
             )
-        if served_history < 1:
-            raise ValueError(f"served_history must be >= 1, got {served_history}")
         self._engine = engine
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self.prior = prior
-        self.served_history = served_history
 
-    def create_tables(self) -> None:
-        """Create the store's tables if they do not exist (safe to call at every start)."""
-        _metadata.create_all(self._engine, checkfirst=True)
+    def remember_served(
+        self,
+        customer_id: str,
+        message_id: str,
+        intent: str,
+        article_ids: Sequence[str],
+        *,
+        served_at: datetime | None = None,
+    ) -> bool:
+        """Record the articles suggested for a message; False if nothing new was recorded.
+
+        A message belongs to the first customer it was served to: serving it again (a retry,
+        or its prepared suggestions) adds the new articles for that customer and ignores a
+        call naming another customer.
+        """
+        _require_id("customer_id", customer_id)
+        _require_id("message_id", message_id)
+        if not article_ids:
+            return False
+        with self._engine.begin() as conn:
+            owner = conn.execute(
+                select(served_suggestions.c.customer_id)
+                .where(served_suggestions.c.message_id == message_id)
+                .limit(1)
+            ).scalar()
+            if owner is not None and owner != customer_id:
+                return False
+            at = served_at or datetime.now(UTC)
+            inserted = conn.execute(
+                self._insert(served_suggestions)
+                .values(
+                    [
+                        {
+                            "message_id": message_id,
+                            "article_id": article_id,
+                            "customer_id": customer_id,
+                            "intent": intent,
+                            "served_at": at,
+                        }
+                        for article_id in dict.fromkeys(article_ids)
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=["message_id", "article_id"])
+                # RETURNING, not rowcount: drivers need not report rowcount for an INSERT
+                # (psycopg 3 under SQLAlchemy 2.1 reports -1), but a row comes back only if
+                # this statement inserted it.
+                .returning(served_suggestions.c.article_id)
+            ).all()
+        return bool(inserted)
+
+    def check_feedback(
+        self, message_id: str, customer_id: str, article_id: str
+    ) -> ServedSuggestion:
+        """The suggestion this feedback is about; raises FeedbackRejected if none was served."""
+        with self._engine.connect() as conn:
+            return self._served(conn, message_id, customer_id, article_id)
 
     def record(
         self,
+        *,
         feedback_id: str,
+        message_id: str,
         customer_id: str,
         article_id: str,
         helpful: bool,
         given_at: datetime,
     ) -> bool:
-        """Apply one feedback event; False (and no change) if `feedback_id` was seen before.
+        """Apply one vote; False (and no change) if `feedback_id` was applied before.
 
-        A "not helpful" vote also adds the article to the customer's rejected set, for good:
-        a customer is never shown an answer they rejected.
+        Raises FeedbackRejected (and changes nothing) unless the article was suggested for the
+        message to that customer. The vote counts towards the article's posterior for the
+        intent it was suggested for. A "not helpful" vote also adds the article to the
+        customer's rejected set, for good: a customer is never shown an answer they rejected.
         """
-        for name, value in (
-            ("feedback_id", feedback_id),
-            ("customer_id", customer_id),
-            ("article_id", article_id),
-        ):
+        for name, value in (("feedback_id", feedback_id), ("article_id", article_id)):
             _require_id(name, value)
         with self._engine.begin() as conn:
+            served = self._served(conn, message_id, customer_id, article_id)
             inserted = conn.execute(
-                self._insert(_feedback_events)
+                self._insert(feedback_events)
                 .values(
                     feedback_id=feedback_id,
                     customer_id=customer_id,
@@ -175,31 +222,32 @@ class FeedbackStore:
                     given_at=given_at,
                 )
                 .on_conflict_do_nothing(index_elements=["feedback_id"])
-                # RETURNING, not rowcount: drivers need not report rowcount for an INSERT
-                # (psycopg 3 under SQLAlchemy 2.1 reports -1), but a row comes back only if
-                # this statement inserted it.
-                .returning(_feedback_events.c.feedback_id)
+                .returning(feedback_events.c.feedback_id)  # see remember_served: not rowcount
             )
             if inserted.first() is None:
                 return False
-            self._count_vote(conn, article_id, helpful)
+            self._count_vote(conn, served.intent, article_id, helpful)
             if not helpful:
                 conn.execute(
-                    self._insert(_customer_rejections)
+                    self._insert(customer_rejections)
                     .values(customer_id=customer_id, article_id=article_id, rejected_at=given_at)
                     .on_conflict_do_nothing(index_elements=["customer_id", "article_id"])
                 )
         return True
 
-    def posteriors(self) -> dict[str, BetaPosterior]:
-        """Prior updated with the votes, for every article that has any feedback."""
+    def posteriors(self, intent: str) -> dict[str, BetaPosterior]:
+        """Prior updated with the votes, for every article voted on for this intent.
+
+        One indexed read of at most one row per article: the counts are kept up to date as
+        votes arrive, so no vote is read here.
+        """
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(
-                    _article_votes.c.article_id,
-                    _article_votes.c.helpful_count,
-                    _article_votes.c.not_helpful_count,
-                )
+                    helpfulness.c.article_id,
+                    helpfulness.c.helpful_count,
+                    helpfulness.c.not_helpful_count,
+                ).where(helpfulness.c.intent == intent)
             ).all()
         return {article_id: self.prior.updated(h, n) for article_id, h, n in rows}
 
@@ -207,83 +255,65 @@ class FeedbackStore:
         """Ids of the articles this customer marked as not helpful."""
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(_customer_rejections.c.article_id).where(
-                    _customer_rejections.c.customer_id == customer_id
+                select(customer_rejections.c.article_id).where(
+                    customer_rejections.c.customer_id == customer_id
                 )
             ).scalars()
             return set(rows)
 
-    def remember_served(
-        self,
-        customer_id: str,
-        message_id: str,
-        article_ids: Sequence[str],
-        *,
-        served_at: datetime | None = None,
-    ) -> bool:
-        """Record what was suggested for a message; False (and no change) if already recorded.
+    def forget_before(self, cutoff: datetime) -> Forgotten:
+        """Delete suggestions served before `cutoff` and the votes given before then.
 
-        Only the newest `served_history` messages per customer are kept.
+        Feedback on a forgotten suggestion is refused from then on, so the posteriors and
+        rejections stay as they are and nothing can be counted twice.
         """
-        _require_id("customer_id", customer_id)
-        _require_id("message_id", message_id)
         with self._engine.begin() as conn:
-            inserted = conn.execute(
-                self._insert(_served_messages)
-                .values(
-                    message_id=message_id,
-                    customer_id=customer_id,
-                    article_ids=list(article_ids),
-                    served_at=served_at or datetime.now(UTC),
+            suggestions = conn.execute(
+                delete(served_suggestions).where(served_suggestions.c.served_at < cutoff)
+            ).rowcount
+            votes = conn.execute(
+                delete(feedback_events).where(
+                    feedback_events.c.given_at < cutoff - _VOTE_RETENTION_MARGIN
                 )
-                .on_conflict_do_nothing(index_elements=["message_id"])
-                .returning(_served_messages.c.message_id)  # see record(): not rowcount
-            )
-            if inserted.first() is None:
-                return False
-            keep = (
-                select(_served_messages.c.message_id)
-                .where(_served_messages.c.customer_id == customer_id)
-                .order_by(_served_messages.c.served_at.desc(), _served_messages.c.message_id)
-                .limit(self.served_history)
-            )
-            conn.execute(
-                delete(_served_messages).where(
-                    _served_messages.c.customer_id == customer_id,
-                    _served_messages.c.message_id.not_in(keep.scalar_subquery()),
-                )
-            )
-        return True
+            ).rowcount
+        return Forgotten(votes=votes, suggestions=suggestions)
 
-    def recently_served(self, customer_id: str, limit: int = 10) -> list[ServedSuggestions]:
-        """The customer's most recent served suggestions, newest first."""
-        with self._engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    _served_messages.c.message_id,
-                    _served_messages.c.article_ids,
-                    _served_messages.c.served_at,
-                )
-                .where(_served_messages.c.customer_id == customer_id)
-                .order_by(_served_messages.c.served_at.desc(), _served_messages.c.message_id)
-                .limit(limit)
-            ).all()
-        return [
-            ServedSuggestions(message_id, customer_id, tuple(ids), served_at)
-            for message_id, ids, served_at in rows
-        ]
+    def _served(
+        self, conn: Connection, message_id: str, customer_id: str, article_id: str
+    ) -> ServedSuggestion:
+        if not (message_id and customer_id):
+            raise UnknownMessage(message_id)
+        rows = conn.execute(
+            select(
+                served_suggestions.c.article_id,
+                served_suggestions.c.intent,
+                served_suggestions.c.served_at,
+            ).where(
+                served_suggestions.c.message_id == message_id,
+                served_suggestions.c.customer_id == customer_id,
+            )
+        ).all()
+        if not rows:
+            raise UnknownMessage(message_id)
+        for served_article, intent, served_at in rows:
+            if served_article == article_id:
+                return ServedSuggestion(message_id, article_id, customer_id, intent, served_at)
+        raise ArticleNotSuggested(message_id, article_id)
 
-    def _count_vote(self, conn: Connection, article_id: str, helpful: bool) -> None:
+    def _count_vote(self, conn: Connection, intent: str, article_id: str, helpful: bool) -> None:
         column = "helpful_count" if helpful else "not_helpful_count"
         conn.execute(
-            self._insert(_article_votes)
-            .values(article_id=article_id, helpful_count=0, not_helpful_count=0)
-            .on_conflict_do_nothing(index_elements=["article_id"])
-        )
-        conn.execute(
-            update(_article_votes)
-            .where(_article_votes.c.article_id == article_id)
-            .values({column: _article_votes.c[column] + 1})
+            self._insert(helpfulness)
+            .values(
+                intent=intent,
+                article_id=article_id,
+                helpful_count=int(helpful),
+                not_helpful_count=int(not helpful),
+            )
+            .on_conflict_do_update(
+                index_elements=["intent", "article_id"],
+                set_={column: helpfulness.c[column] + 1},
+            )
         )
 
 

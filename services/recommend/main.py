@@ -1,5 +1,6 @@
 """Builds the recommend service from its settings and runs it."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from carepulse.v1 import events_pb2, recommend_pb2, recommend_pb2_grpc
@@ -9,12 +10,16 @@ from servicekit.kafka.consumer import ConsumerLoop
 from servicekit.kafka.producer import EventProducer
 from servicekit.kafka.topics import FEEDBACK, MESSAGES_CLASSIFIED
 from servicekit.logging import configure_logging
+from servicekit.migrations import upgrade_to_head
+from servicekit.periodic import PeriodicThread
 from servicekit.runtime import ServiceSpec, run_service
 from servicekit.telemetry import setup_tracing
 from services.recommend.consumers import FeedbackProcessor, PreparedSuggestionsProcessor
 from services.recommend.embeddings import build_ranker
 from services.recommend.feedback import FeedbackStore
 from services.recommend.knowledge_base import load_knowledge_base
+from services.recommend.metrics import RETENTION_DELETED
+from services.recommend.migrations import RECOMMEND_MIGRATIONS
 from services.recommend.server import RecommendServicer
 from services.recommend.settings import RecommendSettings
 from services.recommend.suggester import Suggester
@@ -26,8 +31,8 @@ def main() -> int:
     configure_logging("recommend", settings.log_level)
     tracing = setup_tracing("recommend")
     database = create_database_engine(settings.database_url, settings.sqlite_path)
+    upgrade_to_head(database, RECOMMEND_MIGRATIONS)  # before anything reads or writes
     store = FeedbackStore(database)
-    store.create_tables()
     encoder = SentenceEncoder(settings.encoder_dir)
     # Article embeddings are computed once here, before the service reports SERVING.
     ranker = build_ranker(load_knowledge_base(settings.knowledge_base), encoder)
@@ -35,9 +40,16 @@ def main() -> int:
     producer = EventProducer(settings.kafka, client_id="recommend")  # dead letters only
     servicer = RecommendServicer(
         suggester,
+        store,
         default_top_k=settings.default_top_k,
         max_top_k=settings.max_top_k,
         max_text_chars=settings.max_text_chars,
+    )
+    retention = timedelta(days=settings.feedback_retention_days)
+    retention_job = PeriodicThread(
+        "recommend-retention",
+        settings.retention_interval_s,
+        lambda: _forget_expired(store, datetime.now(UTC) - retention),
     )
     consumers: list[ConsumerLoop[Any]] = [
         ConsumerLoop(
@@ -70,10 +82,17 @@ def main() -> int:
                 )
             ],
             consumers=consumers,
+            startup=retention_job.start,
             readiness_checks={
                 "database": lambda: database_reachable(database),
                 "kafka": producer.reachable,
             },
-            closers=[producer.close, database.dispose],
+            closers=[retention_job.stop, producer.close, database.dispose],
         )
     )
+
+
+def _forget_expired(store: FeedbackStore, cutoff: datetime) -> None:
+    forgotten = store.forget_before(cutoff)
+    RETENTION_DELETED.labels("vote").inc(forgotten.votes)
+    RETENTION_DELETED.labels("suggestion").inc(forgotten.suggestions)

@@ -3,15 +3,27 @@
 import grpc
 from carepulse.v1 import recommend_pb2, recommend_pb2_grpc
 
+from services.recommend.feedback import (
+    ArticleNotSuggested,
+    FeedbackStore,
+    UnknownMessage,
+)
 from services.recommend.ranker import RankedSuggestion
 from services.recommend.suggester import Suggester, SuggestionRequest
 
 
 class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):  # type: ignore[misc]
     def __init__(
-        self, suggester: Suggester, *, default_top_k: int, max_top_k: int, max_text_chars: int
+        self,
+        suggester: Suggester,
+        feedback: FeedbackStore,
+        *,
+        default_top_k: int,
+        max_top_k: int,
+        max_text_chars: int,
     ) -> None:
         self._suggester = suggester
+        self._feedback = feedback
         self._default_top_k = default_top_k
         self._max_top_k = max_top_k
         self._max_text_chars = max_text_chars
@@ -36,6 +48,19 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):  # type: i
             ]
         )
         return recommend_pb2.RecommendResponse(suggestions=[_suggestion(s) for s in ranked])
+
+    def CheckFeedback(
+        self, request: recommend_pb2.CheckFeedbackRequest, context: grpc.ServicerContext
+    ) -> recommend_pb2.CheckFeedbackResponse:
+        try:
+            served = self._feedback.check_feedback(
+                request.message_id, request.customer_id, request.article_id
+            )
+        except UnknownMessage as error:
+            context.abort(grpc.StatusCode.NOT_FOUND, str(error))
+        except ArticleNotSuggested as error:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        return recommend_pb2.CheckFeedbackResponse(intent=served.intent)
 
     def _invalid(self, request: recommend_pb2.RecommendRequest) -> str | None:
         if not request.text.strip():

@@ -23,3 +23,7 @@ class RecommendSettings(ServiceSettings):
     default_top_k: int = Field(default=3, ge=1)
     max_top_k: int = Field(default=10, ge=1)
     max_text_chars: int = Field(default=4000, ge=1)
+    # Served suggestions and raw votes older than this are deleted (hourly); feedback on
+    # them is refused from then on. The learned posteriors and rejections are kept.
+    feedback_retention_days: float = Field(default=90, gt=0)
+    retention_interval_s: float = Field(default=3600, gt=0)

@@ -1,4 +1,7 @@
-"""Suggestions for messages: embed, rank with what feedback taught, remember what was shown."""
+"""Suggestions for messages: embed, rank with what feedback taught, remember what was shown.
+
+What was shown is what feedback is later checked against (FeedbackStore.check_feedback).
+"""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +38,11 @@ class Suggester:
         if not requests:
             return []
         queries = self._encoder.encode([r.text for r in requests])
-        helpfulness = self._store.posteriors()
+        # Helpfulness is learned per intent: an answer can help with one question and not
+        # with another. One read per intent in the batch.
+        helpfulness = {
+            intent: self._store.posteriors(intent) for intent in {r.intent or "" for r in requests}
+        }
         # A fresh generator per call: Thompson draws explore, and no state is shared by threads.
         rng = np.random.default_rng()
         results = []
@@ -45,14 +52,17 @@ class Suggester:
                 intent=request.intent or None,
                 intent_confidence=request.intent_confidence,
                 customer_rejected=self._store.rejected_by(request.customer_id),
-                helpfulness=helpfulness,
+                helpfulness=helpfulness[request.intent or ""],
                 top_k=request.top_k,
                 rng=rng,
                 intent_probabilities=dict(request.intent_candidates) or None,
             )
             if request.message_id:
                 self._store.remember_served(
-                    request.customer_id, request.message_id, [s.article.id for s in ranked]
+                    request.customer_id,
+                    request.message_id,
+                    request.intent or "",
+                    [s.article.id for s in ranked],
                 )
             results.append(ranked)
         return results

@@ -11,10 +11,18 @@ import pytest
 from carepulse.v1 import events_pb2
 
 from servicekit.database import create_database_engine
+from servicekit.migrations import upgrade_to_head
 from services.alert.alerts import AlertState
 from services.alert.deliveries import DeliveryQueue
 from services.alert.store import AlertQuery, PageCursor
-from services.recommend.feedback import DEFAULT_PRIOR, BetaPosterior, FeedbackStore
+from services.recommend.feedback import (
+    DEFAULT_PRIOR,
+    ArticleNotSuggested,
+    BetaPosterior,
+    FeedbackStore,
+    UnknownMessage,
+)
+from services.recommend.migrations import RECOMMEND_MIGRATIONS
 from tests.integration.postgres_server import PostgresServer, running_postgres
 from tests.unit.alert.conftest import CARD, START, FakeClock, Pipeline
 
@@ -121,46 +129,80 @@ def test_restarted_alert_service_recovers_from_postgres_without_a_second_alert(
 
 @pytest.fixture
 def feedback(database_url: str, tmp_path: Path) -> FeedbackStore:
-    store = FeedbackStore(create_database_engine(database_url, tmp_path / "unused.db"))
-    store.create_tables()
-    store.create_tables()  # idempotent at every start
-    return store
+    engine = create_database_engine(database_url, tmp_path / "unused.db")
+    upgrade_to_head(engine, RECOMMEND_MIGRATIONS)
+    return FeedbackStore(engine)
+
+
+def _vote(store: FeedbackStore, feedback_id: str, article_id: str, helpful: bool) -> bool:
+    return store.record(
+        feedback_id=feedback_id,
+        message_id="m-1",
+        customer_id="alice",
+        article_id=article_id,
+        helpful=helpful,
+        given_at=T0,
+    )
 
 
 def test_feedback_store_records_each_event_once_on_postgres(feedback: FeedbackStore) -> None:
-    assert feedback.record("fb-1", "alice", "lost-card", False, T0) is True
-    assert feedback.record("fb-1", "alice", "lost-card", False, T0) is False
-    assert feedback.record("fb-1", "alice", "card-fee", True, T0) is False  # first write wins
-    assert feedback.record("fb-2", "alice", "lost-card", False, T0) is True  # already rejected
+    feedback.remember_served("alice", "m-1", "lost_card", ["lost-card", "card-fee"], served_at=T0)
 
-    assert feedback.posteriors() == {"lost-card": DEFAULT_PRIOR.updated(0, 2)}
+    assert _vote(feedback, "fb-1", "lost-card", False) is True
+    assert _vote(feedback, "fb-1", "lost-card", False) is False
+    assert _vote(feedback, "fb-1", "card-fee", True) is False  # first write wins
+    assert _vote(feedback, "fb-2", "lost-card", False) is True  # already rejected
+
+    assert feedback.posteriors("lost_card") == {"lost-card": DEFAULT_PRIOR.updated(0, 2)}
     assert feedback.rejected_by("alice") == {"lost-card"}
     assert feedback.rejected_by("bob") == set()
 
 
-def test_feedback_posteriors_count_every_vote_on_postgres(feedback: FeedbackStore) -> None:
+def test_feedback_posteriors_count_every_vote_per_intent_on_postgres(
+    feedback: FeedbackStore,
+) -> None:
     votes = [("a", True), ("a", True), ("a", False), ("b", False)]
     for n, (article_id, helpful) in enumerate(votes):
-        feedback.record(f"fb-{n}", f"customer-{n}", article_id, helpful, T0)
+        feedback.remember_served(f"customer-{n}", f"m-{n}", "lost_card", [article_id])
+        feedback.record(
+            feedback_id=f"fb-{n}",
+            message_id=f"m-{n}",
+            customer_id=f"customer-{n}",
+            article_id=article_id,
+            helpful=helpful,
+            given_at=T0,
+        )
 
-    assert feedback.posteriors() == {
+    assert feedback.posteriors("lost_card") == {
         "a": BetaPosterior(DEFAULT_PRIOR.alpha + 2, DEFAULT_PRIOR.beta + 1),
         "b": BetaPosterior(DEFAULT_PRIOR.alpha, DEFAULT_PRIOR.beta + 1),
     }
+    assert feedback.posteriors("card_fee") == {}
 
 
-def test_feedback_served_history_is_idempotent_and_pruned_on_postgres(
-    database_url: str, tmp_path: Path
+def test_feedback_on_suggestions_not_served_is_refused_on_postgres(
+    feedback: FeedbackStore,
 ) -> None:
-    store = FeedbackStore(
-        create_database_engine(database_url, tmp_path / "unused.db"), served_history=2
-    )
-    store.create_tables()
-    for n in range(3):
-        at = T0 + timedelta(minutes=n)
-        assert store.remember_served("alice", f"m-{n}", [f"a-{n}"], served_at=at) is True
-    assert store.remember_served("alice", "m-2", ["other"], served_at=T0) is False
+    feedback.remember_served("alice", "m-1", "lost_card", ["lost-card"], served_at=T0)
+    assert feedback.remember_served("mallory", "m-1", "lost_card", ["card-fee"]) is False
 
-    served = store.recently_served("alice")
-    assert [(s.message_id, s.article_ids) for s in served] == [("m-2", ("a-2",)), ("m-1", ("a-1",))]
-    assert served[0].served_at == T0 + timedelta(minutes=2)
+    with pytest.raises(ArticleNotSuggested):
+        _vote(feedback, "fb-1", "card-fee", False)
+    with pytest.raises(UnknownMessage):
+        feedback.check_feedback("m-1", "mallory", "lost-card")
+    assert feedback.posteriors("lost_card") == {}
+
+
+def test_feedback_retention_forgets_old_rows_on_postgres(feedback: FeedbackStore) -> None:
+    feedback.remember_served("alice", "m-1", "lost_card", ["lost-card"], served_at=T0)
+    _vote(feedback, "fb-1", "lost-card", True)
+    later = T0 + timedelta(days=100)
+    feedback.remember_served("bob", "m-2", "lost_card", ["lost-card"], served_at=later)
+
+    forgotten = feedback.forget_before(later - timedelta(days=90))
+
+    assert (forgotten.suggestions, forgotten.votes) == (1, 1)
+    with pytest.raises(UnknownMessage):
+        _vote(feedback, "fb-1", "lost-card", True)
+    assert feedback.posteriors("lost_card") == {"lost-card": DEFAULT_PRIOR.updated(1, 0)}
+    assert feedback.check_feedback("m-2", "bob", "lost-card").served_at == later

@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 
 from servicekit.database import create_database_engine
+from servicekit.migrations import upgrade_to_head
 from services.alert.aggregation import CountResult, MessageCounter, Observation
 from services.alert.alerts import Alert, SeriesKey
 from services.alert.bucket_closer import BucketCloser, CloseResult
 from services.alert.event_feed import EventFeed
 from services.alert.lifecycle import AlertLifecycle
+from services.alert.migrations import ALERT_MIGRATIONS
 from services.alert.severity import SeverityPolicy
 from services.alert.spike import SpikeConfig
 from services.alert.store import AlertQuery, AlertStore
@@ -53,7 +55,7 @@ class Pipeline:
             on_events_committed=self.feed.committed,
             notification_destinations=notification_destinations,
         )
-        self.store.create_tables()
+        upgrade_to_head(self.engine, ALERT_MIGRATIONS)
         self.lifecycle = AlertLifecycle(self.store, SeverityPolicy(0.999, 50), clock=clock)
         self.counter = MessageCounter(self.store, WIDTH, clock=clock)
         # No lateness: a bucket closes as soon as the clock passes its end.

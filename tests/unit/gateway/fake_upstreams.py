@@ -99,9 +99,14 @@ class FakeClassify(classify_pb2_grpc.ClassifyServiceServicer):  # type: ignore[m
 class FakeRecommend(recommend_pb2_grpc.RecommendServiceServicer):  # type: ignore[misc]
     def __init__(self) -> None:
         self.requests: list[Any] = []
+        # message id -> (customer id, article ids suggested), as the real service records them
+        self.served: dict[str, tuple[str, set[str]]] = {}
+        self.failure: Failure | None = None
 
     def Recommend(self, request: Any, context: grpc.ServicerContext) -> Any:
         self.requests.append(request)
+        if request.message_id:
+            self.served.setdefault(request.message_id, (request.customer_id, set()))[1].add("kb-7")
         return recommend_pb2.RecommendResponse(
             suggestions=[
                 recommend_pb2.Suggestion(
@@ -113,6 +118,16 @@ class FakeRecommend(recommend_pb2_grpc.RecommendServiceServicer):  # type: ignor
                 )
             ]
         )
+
+    def CheckFeedback(self, request: Any, context: grpc.ServicerContext) -> Any:
+        if self.failure is not None:
+            context.abort(self.failure.code, self.failure.detail)
+        customer_id, articles = self.served.get(request.message_id, ("", set()))
+        if customer_id != request.customer_id:
+            context.abort(grpc.StatusCode.NOT_FOUND, "no suggestions served")
+        if request.article_id not in articles:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, "article not suggested")
+        return recommend_pb2.CheckFeedbackResponse(intent="refund_not_showing_up")
 
 
 def alert(alert_id: str, state: events_pb2.AlertState = events_pb2.ALERT_STATE_FIRING) -> Any:

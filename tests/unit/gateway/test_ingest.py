@@ -32,6 +32,7 @@ def test_empty_batch_is_422(client: TestClient) -> None:
 
 
 def test_feedback_is_accepted_with_its_id(client: TestClient, fakes: FakeUpstreams) -> None:
+    fakes.recommend.served["m-1"] = ("u-1", {"kb-7"})
     feedback = {"message_id": "m-1", "customer_id": "u-1", "article_id": "kb-7", "helpful": False}
 
     response = client.post("/v1/feedback", json=feedback, headers=AS_CLIENT)

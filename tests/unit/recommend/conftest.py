@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import create_engine
 
+from servicekit.migrations import upgrade_to_head
 from services.recommend.feedback import FeedbackStore
 from services.recommend.knowledge_base import Article
+from services.recommend.migrations import RECOMMEND_MIGRATIONS
 from services.recommend.ranker import SuggestionRanker
+
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def article(article_id: str, intent: str) -> Article:
@@ -60,6 +65,29 @@ def ranker() -> SuggestionRanker:
 
 @pytest.fixture
 def store(tmp_path: Path) -> FeedbackStore:
-    feedback_store = FeedbackStore(create_engine(f"sqlite:///{tmp_path / 'feedback.db'}"))
-    feedback_store.create_tables()
-    return feedback_store
+    engine = create_engine(f"sqlite:///{tmp_path / 'feedback.db'}")
+    upgrade_to_head(engine, RECOMMEND_MIGRATIONS)
+    return FeedbackStore(engine)
+
+
+def vote_on_served(
+    store: FeedbackStore,
+    n: int,
+    customer_id: str,
+    article_id: str,
+    helpful: bool,
+    *,
+    intent: str = "",
+    at: datetime = T0,
+) -> bool:
+    """Serve `article_id` for message n to the customer, then apply their vote on it."""
+    message_id = f"msg-{n}"
+    store.remember_served(customer_id, message_id, intent, [article_id], served_at=at)
+    return store.record(
+        feedback_id=f"fb-{n}",
+        message_id=message_id,
+        customer_id=customer_id,
+        article_id=article_id,
+        helpful=helpful,
+        given_at=at,
+    )

@@ -1,45 +1,119 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import create_engine
 
-from services.recommend.feedback import DEFAULT_PRIOR, BetaPosterior, FeedbackStore
+from servicekit.migrations import upgrade_to_head
+from services.recommend.feedback import (
+    DEFAULT_PRIOR,
+    ArticleNotSuggested,
+    BetaPosterior,
+    FeedbackStore,
+    UnknownMessage,
+)
+from services.recommend.migrations import RECOMMEND_MIGRATIONS
+from tests.unit.recommend.conftest import T0, vote_on_served
 
-T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+def vote(store: FeedbackStore, n: int, message: str, customer: str, article: str) -> bool:
+    return store.record(
+        feedback_id=f"fb-{n}",
+        message_id=message,
+        customer_id=customer,
+        article_id=article,
+        helpful=False,
+        given_at=T0,
+    )
 
 
 def test_redelivered_feedback_event_changes_nothing(store: FeedbackStore) -> None:
-    assert store.record("fb-1", "alice", "lost-card", False, T0) is True
-    posteriors, rejected = store.posteriors(), store.rejected_by("alice")
+    store.remember_served("alice", "msg-1", "lost_card", ["lost-card", "card-fee"])
+    assert vote(store, 1, "msg-1", "alice", "lost-card") is True
+    posteriors, rejected = store.posteriors("lost_card"), store.rejected_by("alice")
 
-    assert store.record("fb-1", "alice", "lost-card", False, T0) is False
+    assert vote(store, 1, "msg-1", "alice", "lost-card") is False
     # Even a redelivery with different content is the same event: first write wins.
-    assert store.record("fb-1", "alice", "card-fee", True, T0) is False
+    assert vote(store, 1, "msg-1", "alice", "card-fee") is False
 
-    assert store.posteriors() == posteriors == {"lost-card": DEFAULT_PRIOR.updated(0, 1)}
+    assert posteriors == {"lost-card": DEFAULT_PRIOR.updated(0, 1)}
+    assert store.posteriors("lost_card") == posteriors
     assert store.rejected_by("alice") == rejected == {"lost-card"}
 
 
-def test_votes_update_each_articles_beta_posterior(store: FeedbackStore) -> None:
+def test_votes_update_each_articles_posterior_for_the_intent_it_was_served_for(
+    store: FeedbackStore,
+) -> None:
     votes = [("a", True), ("a", True), ("a", False), ("b", False)]
     for n, (article_id, helpful) in enumerate(votes):
-        store.record(f"fb-{n}", f"customer-{n}", article_id, helpful, T0)
-    assert store.posteriors() == {
+        vote_on_served(store, n, f"customer-{n}", article_id, helpful, intent="lost_card")
+    vote_on_served(store, 9, "customer-9", "a", False, intent="card_fee")
+
+    assert store.posteriors("lost_card") == {
         "a": BetaPosterior(DEFAULT_PRIOR.alpha + 2, DEFAULT_PRIOR.beta + 1),
         "b": BetaPosterior(DEFAULT_PRIOR.alpha, DEFAULT_PRIOR.beta + 1),
     }
+    assert store.posteriors("card_fee") == {"a": DEFAULT_PRIOR.updated(0, 1)}
+    assert store.posteriors("other") == {}
+
+
+def test_a_vote_on_a_message_never_served_is_refused_and_changes_nothing(
+    store: FeedbackStore,
+) -> None:
+    with pytest.raises(UnknownMessage):
+        vote(store, 1, "msg-unknown", "alice", "lost-card")
+
+    assert store.posteriors("") == {}
+    assert store.rejected_by("alice") == set()
+
+
+def test_a_vote_by_another_customer_than_the_messages_is_refused(store: FeedbackStore) -> None:
+    store.remember_served("alice", "msg-1", "lost_card", ["lost-card"])
+
+    with pytest.raises(UnknownMessage):
+        vote(store, 1, "msg-1", "mallory", "lost-card")
+    # Nor can the message be re-served to another customer to make such a vote valid.
+    assert store.remember_served("mallory", "msg-1", "lost_card", ["lost-card"]) is False
+    with pytest.raises(UnknownMessage):
+        store.check_feedback("msg-1", "mallory", "lost-card")
+
+    assert store.posteriors("lost_card") == {}
+    assert store.rejected_by("alice") == store.rejected_by("mallory") == set()
+
+
+def test_a_vote_on_an_article_not_suggested_for_the_message_is_refused(
+    store: FeedbackStore,
+) -> None:
+    store.remember_served("alice", "msg-1", "lost_card", ["lost-card"])
+
+    with pytest.raises(ArticleNotSuggested):
+        vote(store, 1, "msg-1", "alice", "card-fee")
+
+    assert store.posteriors("lost_card") == {}
+    assert store.rejected_by("alice") == set()
+
+
+def test_every_article_served_for_a_message_can_be_voted_on(store: FeedbackStore) -> None:
+    # Chat's answer and the suggestions prepared from the stream may differ (Thompson draws):
+    # the customer may have seen either.
+    assert store.remember_served("alice", "msg-1", "lost_card", ["a", "b"]) is True
+    assert store.remember_served("alice", "msg-1", "lost_card", ["b", "c"]) is True
+    assert store.remember_served("alice", "msg-1", "lost_card", ["a"]) is False
+
+    for article_id in ("a", "b", "c"):
+        served = store.check_feedback("msg-1", "alice", article_id)
+        assert (served.customer_id, served.intent) == ("alice", "lost_card")
 
 
 def test_only_not_helpful_votes_reject_an_article_for_that_customer(
     store: FeedbackStore,
 ) -> None:
-    store.record("fb-1", "alice", "lost-card", False, T0)
-    store.record("fb-2", "alice", "card-fee", True, T0)
-    store.record("fb-3", "bob", "change-pin", False, T0)
+    vote_on_served(store, 1, "alice", "lost-card", False)
+    vote_on_served(store, 2, "alice", "card-fee", True)
+    vote_on_served(store, 3, "bob", "change-pin", False)
     assert store.rejected_by("alice") == {"lost-card"}
     assert store.rejected_by("bob") == {"change-pin"}
     assert store.rejected_by("carol") == set()
@@ -47,31 +121,38 @@ def test_only_not_helpful_votes_reject_an_article_for_that_customer(
 
 def test_feedback_survives_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'feedback.db'}"
-    first = FeedbackStore(create_engine(url))
-    first.create_tables()
-    first.record("fb-1", "alice", "lost-card", False, T0)
+    first_engine = create_engine(url)
+    upgrade_to_head(first_engine, RECOMMEND_MIGRATIONS)
+    vote_on_served(FeedbackStore(first_engine), 1, "alice", "lost-card", False)
 
-    second = FeedbackStore(create_engine(url))
-    second.create_tables()  # idempotent at every start
-    assert second.record("fb-1", "alice", "lost-card", False, T0) is False
+    second_engine = create_engine(url)
+    upgrade_to_head(second_engine, RECOMMEND_MIGRATIONS)  # idempotent at every start
+    second = FeedbackStore(second_engine)
+    assert vote_on_served(second, 1, "alice", "lost-card", False) is False
     assert second.rejected_by("alice") == {"lost-card"}
 
 
-def test_served_suggestions_are_remembered_once_per_message(store: FeedbackStore) -> None:
-    assert store.remember_served("alice", "msg-1", ["a", "b"], served_at=T0) is True
-    assert store.remember_served("alice", "msg-1", ["c"], served_at=T0) is False
-    [served] = store.recently_served("alice")
-    assert (served.message_id, served.article_ids) == ("msg-1", ("a", "b"))
+def test_retention_forgets_old_suggestions_and_votes_but_keeps_what_they_taught(
+    store: FeedbackStore,
+) -> None:
+    old, recent = T0, T0 + timedelta(days=100)
+    vote_on_served(store, 1, "alice", "lost-card", False, intent="lost_card", at=old)
+    vote_on_served(store, 2, "bob", "lost-card", True, intent="lost_card", at=recent)
+    store.remember_served("carol", "msg-3", "lost_card", ["lost-card"], served_at=old)
 
+    forgotten = store.forget_before(recent - timedelta(days=30))
 
-def test_served_history_keeps_the_newest_messages_first(tmp_path: Path) -> None:
-    store = FeedbackStore(create_engine(f"sqlite:///{tmp_path / 'f.db'}"), served_history=3)
-    store.create_tables()
-    for n in range(5):
-        store.remember_served("alice", f"msg-{n}", [f"a{n}"], served_at=T0 + timedelta(minutes=n))
-    store.remember_served("bob", "msg-bob", ["x"], served_at=T0)
-    assert [s.message_id for s in store.recently_served("alice")] == ["msg-4", "msg-3", "msg-2"]
-    assert [s.message_id for s in store.recently_served("bob")] == ["msg-bob"]
+    assert (forgotten.suggestions, forgotten.votes) == (2, 1)
+    # Learned counts and rejections stay; feedback on forgotten suggestions is refused, so a
+    # redelivered old vote can never be counted a second time.
+    assert store.posteriors("lost_card") == {"lost-card": DEFAULT_PRIOR.updated(1, 1)}
+    assert store.rejected_by("alice") == {"lost-card"}
+    with pytest.raises(UnknownMessage):
+        vote(store, 1, "msg-1", "alice", "lost-card")
+    with pytest.raises(UnknownMessage):
+        store.check_feedback("msg-3", "carol", "lost-card")
+    store.check_feedback("msg-2", "bob", "lost-card")  # recent: still open to feedback
+    assert store.posteriors("lost_card") == {"lost-card": DEFAULT_PRIOR.updated(1, 1)}
 
 
 def test_beta_posterior_draws_are_reproducible_and_centre_on_the_mean() -> None:
@@ -86,7 +167,15 @@ def test_beta_posterior_draws_are_reproducible_and_centre_on_the_mean() -> None:
 
 
 def test_empty_ids_are_rejected(store: FeedbackStore) -> None:
+    store.remember_served("alice", "msg-1", "", ["a"])
     with pytest.raises(ValueError, match="feedback_id"):
-        store.record("", "alice", "a", True, T0)
+        store.record(
+            feedback_id="",
+            message_id="msg-1",
+            customer_id="alice",
+            article_id="a",
+            helpful=True,
+            given_at=T0,
+        )
     with pytest.raises(ValueError, match="message_id"):
-        store.remember_served("alice", "", ["a"])
+        store.remember_served("alice", "", "", ["a"])

@@ -8,6 +8,7 @@ import pytest
 from services.recommend.feedback import DEFAULT_PRIOR, BetaPosterior, FeedbackStore
 from services.recommend.knowledge_base import Article
 from services.recommend.ranker import RankedSuggestion, RankingWeights, SuggestionRanker
+from tests.unit.recommend.conftest import vote_on_served
 
 LOST_CARD = np.array([1.0, 0.0, 0.0, 0.0])
 LOST_CARD_LEANING_FEES = np.array([1.0, 0.25, 0.0, 0.0])  # "lost-card-freeze" is a bit closer
@@ -48,7 +49,7 @@ def test_helpful_feedback_raises_an_article_to_first_place_over_time(
 
     def first_place_share(draws: int = 200) -> float:
         rng = np.random.default_rng(7)
-        posteriors = store.posteriors()
+        posteriors = store.posteriors("lost_card")
         firsts = [
             ranker.rank(LOST_CARD_LEANING_FEES, helpfulness=posteriors, top_k=1, rng=rng)[0]
             for _ in range(draws)
@@ -57,12 +58,14 @@ def test_helpful_feedback_raises_an_article_to_first_place_over_time(
 
     share_before = first_place_share()
     for n in range(10):
-        store.record(f"fb-{n}", f"customer-{n}", "lost-card", True, _at(n))
+        vote_on_served(store, n, f"customer-{n}", "lost-card", True, intent="lost_card", at=_at(n))
     share_after = first_place_share()
 
     assert share_after > share_before + 0.2
     assert share_after > 0.8
-    by_mean = ranker.rank(LOST_CARD_LEANING_FEES, helpfulness=store.posteriors(), top_k=1)
+    by_mean = ranker.rank(
+        LOST_CARD_LEANING_FEES, helpfulness=store.posteriors("lost_card"), top_k=1
+    )
     assert ids(by_mean) == ["lost-card"]
 
 

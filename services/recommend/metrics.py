@@ -1,0 +1,16 @@
+"""The recommend service's Prometheus metrics."""
+
+from prometheus_client import Counter
+
+# outcome: counted | duplicate (redelivered, ignored) | unknown_message | article_not_suggested
+# (the last two: no such suggestion was served to that customer, so the vote is refused)
+FEEDBACK_EVENTS = Counter(
+    "carepulse_recommend_feedback_events_total",
+    "Feedback events read from the `feedback` topic, by what became of them.",
+    ["outcome"],
+)
+RETENTION_DELETED = Counter(
+    "carepulse_recommend_retention_deleted_total",
+    "Rows deleted by the retention job.",
+    ["kind"],  # vote | suggestion
+)
