@@ -9,11 +9,12 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from local.ports import port_free
 
 
 class StackAlreadyRunning(RuntimeError):
@@ -71,22 +72,12 @@ class RunRecord:
 
 def check_ports_free(ports: Mapping[str, int]) -> None:
     """Raise PortsInUse naming each port that cannot be bound on 127.0.0.1."""
-    taken = [f"{port} ({name})" for name, port in ports.items() if not _can_bind(port)]
+    taken = [f"{port} ({name})" for name, port in ports.items() if not port_free(port)]
     if taken:
         raise PortsInUse(
             f"port(s) {', '.join(taken)} already in use by another program; stop it, or start"
             " the stack on other ports with CAREPULSE_PORT_OFFSET=<n>"
         )
-
-
-def _can_bind(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _cmdline(pid: int) -> str:

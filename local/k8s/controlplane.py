@@ -4,7 +4,6 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import ssl
 import time
 import urllib.error
@@ -17,6 +16,7 @@ from types import TracebackType
 from local.k8s.kubectl import Kubectl, KubectlError
 from local.k8s.pki import ClusterPki, create_pki
 from local.k8s.tools import K8sTools
+from local.ports import port_free
 from local.processes import ManagedProcess
 
 # kwok plays kubelets only through these stages; without them it reports "no stages found".
@@ -72,7 +72,7 @@ class ControlPlane:
         missing = self.tools.missing()
         if missing:
             raise FileNotFoundError(f"run `make k8s-tools` first; missing: {missing}")
-        busy = [port for port in (*vars(self.ports).values(),) if not _port_free(port)]
+        busy = [port for port in (*vars(self.ports).values(),) if not port_free(port)]
         if busy:
             raise OSError(f"ports in use, is another local control plane running? {busy}")
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -257,15 +257,4 @@ def _exists(kubectl: Kubectl, name: str) -> bool:
         kubectl.run("get", name, "-o", "name")
     except KubectlError:
         return False
-    return True
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # As Go's listeners do: connections of a previous cluster in TIME_WAIT do not count.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
     return True

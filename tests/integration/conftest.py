@@ -12,6 +12,7 @@ import pytest
 from gateway.keyring import sha256_hex
 from local.run_record import check_ports_free
 from local.stack import Stack, StackPorts
+from tests.integration.postgres_server import PostgresServer, running_postgres
 
 # Far from the `make run` ports, so the tests run beside a running system; another value
 # lets a second test run share the machine.
@@ -94,3 +95,16 @@ def operator_api(stack: Stack, keys: dict[str, str]) -> Iterator[httpx.Client]:
 def unique() -> str:
     """A fresh suffix, so tests sharing the session's stack never see each other's data."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One real PostgreSQL (Debian's server binaries) for every test that needs one."""
+    with running_postgres(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def database_url(postgres: PostgresServer) -> str:
+    """A fresh, empty database on that server."""
+    return postgres.create_database()

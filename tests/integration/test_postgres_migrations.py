@@ -17,24 +17,12 @@ from services.alert import schema as alert_schema
 from services.alert.migrations import ALERT_MIGRATIONS
 from services.recommend.feedback import FeedbackStore
 from services.recommend.migrations import RECOMMEND_MIGRATIONS
-from tests.integration.postgres_server import PostgresServer, running_postgres
 from tests.unit.recommend.legacy_schema import create_legacy_database
 from tests.unit.recommend.test_migrations import assert_legacy_data_carried_over
 
 pytestmark = pytest.mark.integration
 
 SERVICES = (ALERT_MIGRATIONS, RECOMMEND_MIGRATIONS)
-
-
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    with running_postgres(tmp_path_factory.mktemp("postgres")) as server:
-        yield server
-
-
-@pytest.fixture
-def database_url(postgres: PostgresServer) -> str:
-    return postgres.create_database()
 
 
 @pytest.fixture

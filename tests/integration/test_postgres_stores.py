@@ -23,23 +23,11 @@ from services.recommend.feedback import (
     UnknownMessage,
 )
 from services.recommend.migrations import RECOMMEND_MIGRATIONS
-from tests.integration.postgres_server import PostgresServer, running_postgres
 from tests.unit.alert.conftest import CARD, START, FakeClock, Pipeline
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    with running_postgres(tmp_path_factory.mktemp("postgres")) as server:
-        yield server
-
-
-@pytest.fixture
-def database_url(postgres: PostgresServer) -> str:
-    return postgres.create_database()
 
 
 @pytest.fixture
