@@ -84,6 +84,10 @@ eval-intent: install ## score intent on a text,category CSV: make eval-intent FI
 eval-sentiment: install ## score sentiment on a TweetEval pair: make eval-sentiment TEXT=... LABELS=...
 	$(BIN)/python -m services.classify.evaluate --text $(TEXT) --labels $(LABELS)
 
+.PHONY: eval-explain
+eval-explain: install ## deletion test of explanations: make eval-explain FILE=... [TASK=sentiment]
+	nice $(BIN)/python -m services.classify.evaluate_explanations --csv $(FILE) --task $(or $(TASK),intent)
+
 eval-recommend: install ## hit@1/hit@3 of recommend on a text,category CSV: make eval-recommend FILE=...
 	$(BIN)/python -m services.recommend.evaluate $(FILE)
 

@@ -29,7 +29,8 @@ class GatewaySettings(BaseSettings):
     recommend_addr: str = "127.0.0.1:50053"
     alert_addr: str = "127.0.0.1:50054"
 
-    # Deadlines of one call to each upstream. Classify gets more: `explain` runs a backward pass.
+    # Deadlines of one call to each upstream. Classify gets more: `explain` reruns the model
+    # once per word piece (occlusion).
     ingest_deadline_s: float = Field(default=2.0, gt=0)
     classify_deadline_s: float = Field(default=5.0, gt=0)
     recommend_deadline_s: float = Field(default=2.0, gt=0)

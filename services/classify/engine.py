@@ -5,7 +5,8 @@ one worker thread merges what arrives within `max_wait_ms` (up to `max_batch` te
 micro-batch and runs it through the encoder; a second thread feeds each embedding to both heads
 (and their exemplar votes) and answers the callers, while the worker encodes the next one.
 Results are cached by the sha256 of the text, so a message classified on the chat path is not
-recomputed on the Kafka path.
+recomputed on the Kafka path. Explanations (`explain=True`) are computed on the finishing
+thread by the method in `services.classify.explanations` (occlusion by default).
 
 A bundle with encoder adapters (v2+) has them merged into the encoder's weights when the engine
 is built, so the forward pass is the plain encoder graph; give each engine its own encoder.
@@ -34,15 +35,30 @@ import tensorflow as tf
 from threadpoolctl import threadpool_limits
 
 from services.classify.bundle import EncoderMismatch, ModelBundle
+from services.classify.explanations import (
+    EXPLAIN_METHODS,
+    ExplainMethod,
+    Pieces,
+    PieceTokenizer,
+    Variant,
+)
 from services.classify.prediction import Prediction, TokenAttributions
 from textencoder import SentenceEncoder
 from textencoder.quantized import Int8Encoder
 
 _TOKEN_SPEC = tf.TensorSpec(shape=[None, None], dtype=tf.int32)
+_GRADIENT_SPECS = [
+    _TOKEN_SPEC,
+    _TOKEN_SPEC,
+    tf.TensorSpec(shape=[None, 2], dtype=tf.int32),  # served (sentiment, intent) label per row
+    tf.TensorSpec(shape=[None], dtype=tf.float32),  # scales of the word embeddings
+]
 # Enough for recommend to hedge between confusable intents; the rest carry ~no mass.
 INTENT_CANDIDATES = 5
-# Gradients keep every layer's activations: bound the rows of an explanation pass.
+# Gradients keep every layer's activations: bound the rows (texts x steps) of a gradient pass.
 EXPLAIN_ROWS_PER_PASS = 16
+# Integrated gradients: midpoint steps from the zero word embedding to the message's.
+INTEGRATED_GRADIENT_STEPS = 8
 
 ForwardPath = Literal["auto", "float", "int8"]
 
@@ -102,6 +118,7 @@ class ClassificationEngine:
         cache_size: int = 10_000,
         forward: ForwardPath = "auto",
         max_queued_texts: int = 512,
+        explain_method: ExplainMethod = "occlusion",
     ) -> None:
         if max_batch < 1 or max_wait_ms < 0 or cache_size < 0 or max_queued_texts < 1:
             raise ValueError(
@@ -109,6 +126,8 @@ class ClassificationEngine:
             )
         if forward not in get_args(ForwardPath):
             raise ValueError(f"forward must be one of {get_args(ForwardPath)}, got {forward!r}")
+        if explain_method not in EXPLAIN_METHODS:
+            raise ValueError(f"explain_method must be one of {EXPLAIN_METHODS}")
         on_cpu = encoder.device == "/CPU:0"
         if forward == "int8" and not on_cpu:
             raise ValueError(
@@ -155,7 +174,10 @@ class ClassificationEngine:
         heads = (bundle.sentiment, bundle.intent)
         self._head_kernels = [tf.constant(h.kernel, dtype=tf.float32) for h in heads]
         self._head_biases = [tf.constant(h.bias, dtype=tf.float32) for h in heads]
-        self._explain_fn = tf.function(self._explain_graph, input_signature=[_TOKEN_SPEC] * 2)
+        self._explain_method: ExplainMethod = explain_method
+        self._explain_fn = tf.function(self._gradient_graph, input_signature=_GRADIENT_SPECS)
+        self._pieces = PieceTokenizer(encoder.model_dir, encoder.max_length)
+        self._occlusion_runs: ThreadPoolExecutor | None = None  # int8 runs side by side
         self._forward_path: Literal["float", "int8"] = (
             "int8" if forward == "int8" or (forward == "auto" and on_cpu) else "float"
         )
@@ -180,11 +202,16 @@ class ClassificationEngine:
             # head and exemplar matmuls would only spin against them (measured: ~9% fewer
             # messages/s on 2 cores).
             self._blas_limit = threadpool_limits(1, user_api="blas")
+            self._occlusion_runs = ThreadPoolExecutor(
+                self._forward.num_threads, thread_name_prefix="classify-occlusion"
+            )
         self._forward.warm_up(batch_size=self._max_batch)
-        for width in self._encoder.length_buckets:
-            ids = np.zeros((1, width), dtype=np.int32)
-            ids[0, 0], ids[0, -1] = 101, 102
-            self._run_explain(ids, np.ones_like(ids))
+        if self._explain_method != "occlusion":
+            steps = self._gradient_steps
+            for width in self._encoder.length_buckets:
+                ids = np.zeros((1, width), dtype=np.int32)
+                ids[0, 0], ids[0, -1] = 101, 102
+                self._run_gradients(ids, np.ones_like(ids), np.zeros((1, 2), np.int32), steps)
         with self._state_lock:
             self._worker = threading.Thread(
                 target=self._serve, name="classify-batcher", daemon=True
@@ -199,6 +226,10 @@ class ClassificationEngine:
     @property
     def model_version(self) -> str:
         return self._bundle.version
+
+    @property
+    def explain_method(self) -> ExplainMethod:
+        return self._explain_method
 
     @property
     def forward_path(self) -> Literal["float", "int8"]:
@@ -217,6 +248,8 @@ class ClassificationEngine:
         if worker is not None:
             worker.join()
         self._finisher.shutdown(wait=True)
+        if self._occlusion_runs is not None:
+            self._occlusion_runs.shutdown(wait=True)
         if self._blas_limit is not None:
             self._blas_limit.restore_original_limits()
 
@@ -375,7 +408,6 @@ class ClassificationEngine:
                 entries[key] = _CacheEntry(prediction, None)
         if explain:
             predictions = self._explain(list(explain.values()))
-            passes += -(-len(explain) // min(self._max_batch, EXPLAIN_ROWS_PER_PASS))
             for key, prediction in zip(explain, predictions, strict=True):
                 stripped = replace(prediction, sentiment_attributions=(), intent_attributions=())
                 entries[key] = _CacheEntry(stripped, prediction)
@@ -431,74 +463,178 @@ class ClassificationEngine:
 
     # -- explanations ------------------------------------------------------------------------
 
-    def _explain(self, texts: Sequence[str]) -> list[Prediction]:
-        ids = self._encoder.token_ids(texts)
-        order = np.argsort([len(x) for x in ids], kind="stable")
-        out: list[Prediction | None] = [None] * len(texts)
-        rows_per_pass = min(self._max_batch, EXPLAIN_ROWS_PER_PASS)
-        for start in range(0, len(ids), rows_per_pass):
-            rows = order[start : start + rows_per_pass]
-            batch = self._encoder.pad([ids[i] for i in rows])
-            vectors, s_logits, i_logits, s_attr, i_attr = self._run_explain(
-                batch.input_ids, batch.attention_mask
-            )
-            pairs = [
-                (
-                    self._token_weights(batch.input_ids[r], s_attr[r]),
-                    self._token_weights(batch.input_ids[r], i_attr[r]),
-                )
-                for r in range(len(rows))
-            ]
-            for row, prediction in zip(
-                rows,
-                self._from_logits([texts[i] for i in rows], vectors, s_logits, i_logits, pairs),
-                strict=True,
-            ):
-                out[row] = prediction
-        return [p for p in out if p is not None]
+    def pieces(self, texts: Sequence[str]) -> list[Pieces]:
+        """The word pieces of `texts`, as explanations and their evaluation remove them."""
+        return self._pieces.pieces(texts)
 
-    def _run_explain(
-        self, input_ids: npt.NDArray[np.int32], attention_mask: npt.NDArray[np.int32]
+    def served_probabilities(
+        self, variants: Sequence[Variant]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Served (sentiment, intent) distributions of messages given as token ids plus text:
+        the forward pass that serves plain requests, the heads and their blends. For a full
+        message this is exactly what `classify` returns; for a reduced one, what it would
+        return if the encoder saw only the remaining ids and the n-grams the remaining text."""
+        _, _, _, s_probs, i_probs = self._score(variants)
+        return s_probs, i_probs
+
+    def _score(self, variants: Sequence[Variant]) -> tuple[npt.NDArray[np.float32], ...]:
+        vectors = self._embed_ids([v.ids for v in variants])
+        texts = [v.text for v in variants]
+        s_logits = self._bundle.sentiment.logits(vectors)
+        i_logits = self._bundle.intent.logits(vectors)
+        return (
+            vectors,
+            s_logits,
+            i_logits,
+            self._bundle.sentiment_probabilities(s_logits, vectors, texts),
+            self._bundle.intent_probabilities(i_logits, vectors),
+        )
+
+    def _embed_ids(self, ids: Sequence[Sequence[int]]) -> npt.NDArray[np.float32]:
+        """Pooled vectors of token id lists on the serving forward path, in input order."""
+        out = np.empty((len(ids), self._encoder.dim), dtype=np.float32)
+        if isinstance(self._forward, Int8Encoder):
+            runs = self._occlusion_runs
+            assert runs is not None  # created with the int8 encoder in start()
+            for row, vector in enumerate(runs.map(self._forward.embed_ids, ids)):
+                out[row] = vector
+            return out
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        for start in range(0, len(ids), self._max_batch):
+            rows = order[start : start + self._max_batch]
+            out[rows] = self._encoder.embed_batch(self._encoder.pad([ids[i] for i in rows]))
+        return out
+
+    def _explain(self, texts: Sequence[str]) -> list[Prediction]:
+        pieces = self._pieces.pieces(texts)
+        if self._explain_method == "occlusion":
+            return self._explain_by_occlusion(texts, pieces)
+        return self._explain_by_gradients(texts, pieces)
+
+    def _explain_by_occlusion(
+        self, texts: Sequence[str], pieces: Sequence[Pieces]
+    ) -> list[Prediction]:
+        """Weight of a piece: served probability of the served label, minus the same
+        probability with that piece removed (ids and characters). Positive: the piece pushes
+        towards the prediction."""
+        variants: list[Variant] = []
+        firsts: list[int] = []
+        for p in pieces:
+            firsts.append(len(variants))
+            variants.append(p.full())
+            variants.extend(p.without([i]) for i in p.content)
+        vectors, s_logits, i_logits, s_probs, i_probs = self._score(variants)
+        pairs = []
+        for p, first in zip(pieces, firsts, strict=True):
+            drops = slice(first + 1, first + 1 + len(p.content))
+            weights = []
+            for probs in (s_probs, i_probs):
+                label = int(probs[first].argmax())
+                weights.append(probs[first, label] - probs[drops, label])
+            pairs.append(
+                (
+                    self._token_weights(p, weights[0]),
+                    self._token_weights(p, weights[1]),
+                )
+            )
+        full = np.asarray(firsts)
+        return self._from_logits(texts, vectors[full], s_logits[full], i_logits[full], pairs)
+
+    @property
+    def _gradient_steps(self) -> int:
+        return INTEGRATED_GRADIENT_STEPS if self._explain_method == "integrated_gradients" else 1
+
+    def _explain_by_gradients(
+        self, texts: Sequence[str], pieces: Sequence[Pieces]
+    ) -> list[Prediction]:
+        """Gradient attributions of the head's logit for the served label (the exemplar votes
+        and n-grams that the served label also rests on are not differentiated)."""
+        vectors, s_logits, i_logits, s_probs, i_probs = self._score([p.full() for p in pieces])
+        targets = np.stack([s_probs.argmax(axis=1), i_probs.argmax(axis=1)], axis=1)
+        steps = self._gradient_steps
+        rows_per_pass = max(1, min(self._max_batch, EXPLAIN_ROWS_PER_PASS) // steps)
+        order = np.argsort([len(p.ids) for p in pieces], kind="stable")
+        pairs: list[tuple[TokenAttributions, TokenAttributions]] = [((), ())] * len(pieces)
+        for start in range(0, len(pieces), rows_per_pass):
+            rows = order[start : start + rows_per_pass]
+            batch = self._encoder.pad([pieces[i].ids for i in rows])
+            s_attr, i_attr = self._run_gradients(
+                batch.input_ids, batch.attention_mask, targets[rows].astype(np.int32), steps
+            )
+            for r, row in enumerate(rows):
+                content = list(pieces[row].content)
+                pairs[row] = (
+                    self._token_weights(pieces[row], s_attr[r, content]),
+                    self._token_weights(pieces[row], i_attr[r, content]),
+                )
+        return self._from_logits(texts, vectors, s_logits, i_logits, pairs)
+
+    def _run_gradients(
+        self,
+        input_ids: npt.NDArray[np.int32],
+        attention_mask: npt.NDArray[np.int32],
+        targets: npt.NDArray[np.int32],
+        steps: int,
     ) -> tuple[npt.NDArray[np.float32], ...]:
+        if steps == 1:
+            alphas = np.ones(1, dtype=np.float32)
+        else:
+            alphas = ((np.arange(steps) + 0.5) / steps).astype(np.float32)  # midpoint rule
         with tf.device(self._encoder.device):
-            results = self._explain_fn(tf.constant(input_ids), tf.constant(attention_mask))
+            results = self._explain_fn(
+                tf.constant(input_ids),
+                tf.constant(attention_mask),
+                tf.constant(targets),
+                tf.constant(alphas),
+            )
         return tuple(np.asarray(r.numpy(), dtype=np.float32) for r in results)
 
-    def _explain_graph(self, input_ids: Any, attention_mask: Any) -> tuple[Any, ...]:
-        """Pooled vectors, logits of both heads, and gradient x input on the word embeddings
-        of each head's argmax (exemplar votes and the sentiment n-gram model are not
-        differentiable here; where they change the served label, the attributions still
-        explain the head's own choice)."""
-        embeds = tf.gather(self._encoder.word_embeddings, input_ids)
+    def _gradient_graph(
+        self, input_ids: Any, attention_mask: Any, targets: Any, alphas: Any
+    ) -> tuple[Any, ...]:
+        """Per head, (n, width) attributions of the target logit to the word embeddings:
+        mean over `alphas` of the gradient at alpha x word embedding, times the word
+        embedding (alphas = [1]: gradient x input; midpoints of [0, 1]: integrated gradients
+        from the zero word embedding, position and type embeddings kept)."""
+        words = tf.gather(self._encoder.word_embeddings, input_ids)  # (n, width, dim)
+        shape, steps = tf.shape(words), tf.shape(alphas)[0]
+        # (steps * n, width, dim), step-major: row s * n + r is text r at alphas[s].
+        scaled = tf.reshape(
+            alphas[:, None, None, None] * words[None], tf.concat([[-1], shape[1:]], 0)
+        )
+        mask = tf.tile(attention_mask, [steps, 1])
         with tf.GradientTape(persistent=True) as tape:
-            tape.watch(embeds)
-            pooled = self._encoder.pooled_from_embeddings(embeds, attention_mask)
-            logits = [
-                tf.matmul(pooled, kernel) + bias
-                for kernel, bias in zip(self._head_kernels, self._head_biases, strict=True)
-            ]
+            tape.watch(scaled)
+            pooled = self._encoder.pooled_from_embeddings(scaled, mask)
             chosen = [
                 tf.reduce_sum(
-                    tf.gather(lg, tf.argmax(lg, axis=1, output_type=tf.int32), batch_dims=1)
+                    tf.gather(
+                        tf.matmul(pooled, kernel) + bias,
+                        tf.tile(targets[:, head], [steps]),
+                        batch_dims=1,
+                    )
                 )
-                for lg in logits
+                for head, (kernel, bias) in enumerate(
+                    zip(self._head_kernels, self._head_biases, strict=True)
+                )
             ]
-        mask = tf.cast(attention_mask, tf.float32)
-        attributions = [
-            tf.reduce_sum(tape.gradient(target, embeds) * embeds, axis=-1) * mask
-            for target in chosen
-        ]
+        real = tf.cast(attention_mask, tf.float32)
+        attributions = []
+        for target in chosen:
+            per_step = tf.reshape(tape.gradient(target, scaled), tf.concat([[steps], shape], 0))
+            attributions.append(
+                tf.reduce_sum(tf.reduce_mean(per_step, axis=0) * words, axis=-1) * real
+            )
         del tape
-        return pooled, logits[0], logits[1], attributions[0], attributions[1]
+        return attributions[0], attributions[1]
 
-    def _token_weights(
-        self, input_ids: npt.NDArray[np.int32], weights: npt.NDArray[np.float32]
-    ) -> TokenAttributions:
-        keep = [i for i, t in enumerate(input_ids) if not self._encoder.is_special(int(t))]
-        total = float(np.abs(weights[keep]).sum()) if keep else 0.0
+    def _token_weights(self, pieces: Pieces, weights: npt.NDArray[np.float32]) -> TokenAttributions:
+        """(piece, weight) per content piece, scaled so the absolute weights sum to 1."""
+        total = float(np.abs(weights).sum())
         scale = 1.0 / total if total > 0 else 0.0
         return tuple(
-            (self._encoder.id_to_token(int(input_ids[i])), float(weights[i]) * scale) for i in keep
+            (self._encoder.id_to_token(pieces.ids[i]), float(w) * scale)
+            for i, w in zip(pieces.content, weights, strict=True)
         )
 
 

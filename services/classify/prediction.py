@@ -12,8 +12,10 @@ class Prediction:
     """Sentiment and intent of one message, with calibrated confidences.
 
     Attributions are (WordPiece token, weight) pairs in text order, without [CLS]/[SEP]; the
-    weights of one text sum to 1 in absolute value, positive = pushes towards the prediction.
-    They are empty unless an explanation was asked for.
+    weights of one text sum to 1 in absolute value, positive = pushes towards the prediction:
+    a weight is how much the served probability of the served label drops when that piece
+    is removed (occlusion, `services.classify.explanations`). They are empty unless an
+    explanation was asked for.
     """
 
     sentiment: str  # "negative" | "neutral" | "positive"
