@@ -44,28 +44,35 @@ $(KAFKA_LIBS)/.complete: local/kafka/pom.xml
 run: install ## run Kafka and all services locally; Ctrl-C stops everything
 	$(BIN)/python -m local.run
 
-test: install lint typecheck test-deps k8s-tools ## install what is missing, then run every test
+# k8s-tools: the cluster tests' control plane; observability: the collector, Zipkin and
+# Prometheus that tests/observability starts.
+test: install lint typecheck test-deps k8s-tools observability ## install what is missing, then run every test
 	$(BIN)/python -m pytest
+
+# $(call apt-install-missing,PACKAGES): install the Debian packages not installed yet (root, or sudo).
+define apt-install-missing
+	@missing="$$(for pkg in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'ok installed' || echo $$pkg; \
+	done)"; \
+	if [ -n "$$missing" ]; then \
+	  $(SUDO) apt-get update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	else echo "already installed: $(1)"; fi
+endef
 
 # Debian packages whose servers the integration tests start (PostgreSQL, Alertmanager).
 TEST_DEBS := postgresql prometheus-alertmanager
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 test-deps: ## install the Debian packages the integration tests need, if missing
-	@missing="$$(for pkg in $(TEST_DEBS); do \
-	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'ok installed' || echo $$pkg; \
-	done)"; \
-	if [ -n "$$missing" ]; then \
-	  $(SUDO) apt-get update -q; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
-	else echo "test-deps: $(TEST_DEBS) already installed"; fi
+	$(call apt-install-missing,$(TEST_DEBS))
 
 lint: $(VENV)/.deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy servicekit services gateway textencoder benchmarks local tests docs/examples
+	$(BIN)/mypy servicekit services gateway textencoder benchmarks local tests docs/examples observability
 
 # ---- models: training and evaluation (each prints one JSON object as its last line) ----
 DATA_DIR ?= ../shared/datasets
@@ -164,3 +171,37 @@ export CAREPULSE_KUBECTL ?= $(K8S_BIN)/kubectl
 .PHONY: k8s-check
 k8s-check: k8s-tools install ## render and validate k8s/ and skaffold.yaml offline (tests/deploy)
 	$(BIN)/python -m pytest tests/deploy
+
+# ---- observability ----
+# The backends `make run` starts beside the services when present, and the tests start: an
+# OpenTelemetry Collector built from the Go module proxy (observability/collector pins every
+# module at one release), Zipkin's server jar from Maven Central, and Debian's Prometheus and
+# Alertmanager. The cluster runs the same configuration (k8s/components/observability).
+OTELCOL_VERSION := $(shell sed -n 's:^\tgo.opentelemetry.io/collector/otelcol v\(.*\)$$:\1:p' observability/collector/go.mod)
+OBSERVABILITY_CACHE := $(CACHE_DIR)/observability
+OTELCOL := $(OBSERVABILITY_CACHE)/otelcol-$(OTELCOL_VERSION)/carepulse-otelcol
+ZIPKIN_VERSION := $(shell sed -n 's:.*<zipkin.version>\(.*\)</zipkin.version>.*:\1:p' local/observability/pom.xml)
+ZIPKIN_JAR := $(OBSERVABILITY_CACHE)/zipkin-$(ZIPKIN_VERSION)/zipkin-server-$(ZIPKIN_VERSION)-exec.jar
+OBSERVABILITY_DEBS := prometheus prometheus-alertmanager
+OBSERVABILITY_GO := GOMODCACHE=$(CACHE_DIR)/go/mod GOCACHE=$(CACHE_DIR)/go/build GOTOOLCHAIN=local \
+  GOFLAGS=-buildvcs=false nice go
+export CAREPULSE_OTELCOL := $(OTELCOL)
+
+.PHONY: observability observability-deps dashboards
+
+observability: $(OTELCOL) $(ZIPKIN_JAR) observability-deps ## build the collector, fetch Zipkin, install Prometheus + Alertmanager (cold ~5 min)
+
+$(OTELCOL): $(wildcard observability/collector/*.go observability/collector/go.*)
+	mkdir -p $(@D)
+	$(OBSERVABILITY_GO) build -C observability/collector -trimpath -ldflags '-s -w' -o $@ .
+
+$(ZIPKIN_JAR): local/observability/pom.xml
+	mvn -q -B -f local/observability/pom.xml dependency:copy-dependencies \
+	  -DincludeScope=runtime -DoutputDirectory=$(@D)
+	touch $@
+
+observability-deps: ## install Debian's prometheus (+ promtool) and prometheus-alertmanager, if missing
+	$(call apt-install-missing,$(OBSERVABILITY_DEBS))
+
+dashboards: install ## regenerate observability/grafana/dashboards/*.json from observability/dashboards
+	$(BIN)/python -m observability.dashboards

@@ -8,6 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
+from local.observability import ObservabilityBackends, ObservabilityPorts
 from local.run_record import PortsInUse, RunRecord, StackAlreadyRunning, check_ports_free
 from local.stack import REPO_ROOT, Stack, StackPorts
 
@@ -16,6 +17,9 @@ DATA_DIR = Path(os.environ.get("CAREPULSE_DATA_DIR", REPO_ROOT / ".data"))
 KEY_NAMES = ("CAREPULSE_CLIENT_KEY", "CAREPULSE_OPERATOR_KEY")
 # Moves every port by this much, for a second stack beside a running one (or a test).
 PORT_OFFSET = int(os.environ.get("CAREPULSE_PORT_OFFSET", "0"))
+# The collector, Zipkin, Prometheus and Alertmanager start beside the services when present
+# (`make observability`); `--no-observability` or CAREPULSE_OBSERVABILITY=0 leaves them out.
+OBSERVABILITY = os.environ.get("CAREPULSE_OBSERVABILITY", "1").lower() not in ("0", "off", "false")
 
 
 def load_or_create_keys() -> dict[str, str]:
@@ -38,6 +42,11 @@ def load_or_create_keys() -> dict[str, str]:
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     ports = StackPorts.shifted(PORT_OFFSET)
+    backends = None
+    if OBSERVABILITY and "--no-observability" not in sys.argv[1:]:
+        backends = ObservabilityBackends(
+            DATA_DIR / "observability", ObservabilityPorts.shifted(PORT_OFFSET), ports
+        )
     record = RunRecord(DATA_DIR)
     try:
         for leftover in record.clear_stale():
@@ -46,38 +55,71 @@ def main() -> int:
                 " stopped it",
                 file=sys.stderr,
             )
-        check_ports_free(ports.named())
+        check_ports_free({**ports.named(), **(backends.listening_ports() if backends else {})})
     except (StackAlreadyRunning, PortsInUse) as error:
         print(f"cannot start: {error}", file=sys.stderr)
         return 1
     keys = load_or_create_keys()
-    stack = Stack(DATA_DIR, ports, env=keys)
+    env = dict(keys)
+    if backends and backends.otlp_endpoint:
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = backends.otlp_endpoint
+        env["OTEL_RESOURCE_ATTRIBUTES"] = "deployment.environment=local"
+    stack = Stack(DATA_DIR, ports, env=env)
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
+        if backends:
+            backends.start()
         stack.start()
-        record.write(os.getpid(), stack.pids())
+        if backends:
+            backends.wait_ready()
+        record.write(os.getpid(), {**stack.pids(), **(backends.pids() if backends else {})})
         print(
             "\nCarePulse is ready.\n"
             f"  gateway:       {stack.gateway_url}   (OpenAPI: {stack.gateway_url}/docs)\n"
             f"  client key:    {keys['CAREPULSE_CLIENT_KEY']}\n"
             f"  operator key:  {keys['CAREPULSE_OPERATOR_KEY']}\n"
             f"  (keys are in {ENV_FILE.name}; state in {DATA_DIR})\n"
-            "Press Ctrl-C to stop.\n",
+            + _observability_lines(backends)
+            + "Press Ctrl-C to stop.\n",
             flush=True,
         )
         while not stopping.wait(1):
             crashed = [p.name for p in stack.processes.values() if not p.running()]
             if not stack.broker.running():
                 crashed.insert(0, "kafka")
+            if backends:
+                crashed += [name for name in backends.backends if name not in backends.running()]
             if crashed:
                 print(f"stopping: {', '.join(crashed)} exited", file=sys.stderr)
                 return 1
         return 0
     finally:
         stack.stop()
+        if backends:
+            backends.stop()
         record.remove()
+
+
+def _observability_lines(backends: ObservabilityBackends | None) -> str:
+    if backends is None:
+        return "  observability: off\n"
+    titles = {
+        "zipkin": ("traces:", "Zipkin"),
+        "prometheus": ("metrics:", "Prometheus"),
+        "alertmanager": ("alerts:", "Alertmanager"),
+        "collector": ("collector:", "OpenTelemetry, OTLP/gRPC"),
+    }
+    urls = backends.urls()
+    lines = [
+        f"  {title:<15}{urls[name]}   ({what})\n"
+        for name, (title, what) in titles.items()
+        if name in urls
+    ]
+    if backends.missing:
+        lines.append(f"  not started:   {', '.join(backends.missing)} (run `make observability`)\n")
+    return "".join(lines)
 
 
 if __name__ == "__main__":

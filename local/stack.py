@@ -84,6 +84,11 @@ class Stack:
         }
 
     @property
+    def log_dir(self) -> Path | None:
+        """Where each process's output goes, as `<name>.log`; None: to this process's stdout."""
+        return self._log_dir
+
+    @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.gateway}"
 

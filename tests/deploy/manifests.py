@@ -16,6 +16,8 @@ NAMESPACE = "carepulse"
 # The deployables and their images, as CONTEXT's contracts name them.
 SERVICES = ("gateway", "ingest", "classify", "recommend", "alert")
 MODEL_SERVING = ("classify", "recommend")
+# What k8s/components/observability runs beside them (dev and production).
+OBSERVABILITY = ("otel-collector", "zipkin", "prometheus", "grafana")
 GRPC_PORTS = {"ingest": 50051, "classify": 50052, "recommend": 50053, "alert": 50054}
 METRICS_PORTS = {"ingest": 9101, "classify": 9102, "recommend": 9103, "alert": 9104}
 GATEWAY_PORT = 8080

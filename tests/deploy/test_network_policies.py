@@ -15,6 +15,7 @@ from tests.deploy.manifests import (
     GATEWAY_PORT,
     GRPC_PORTS,
     METRICS_PORTS,
+    SERVICES,
     Manifest,
     Renders,
     of_kind,
@@ -47,6 +48,16 @@ EDGES = (
     Edge("alert", "webhooks", 443),
     Edge("alert", "alertmanager", 9093),
     *(Edge("monitoring", service, port) for service, port in METRICS_PORTS.items()),
+    # Observability (k8s/components/observability): traces, scrapes, dashboards.
+    *(Edge(service, "otel-collector", 4317) for service in SERVICES),
+    *(Edge("prometheus", service, port) for service, port in METRICS_PORTS.items()),
+    Edge("prometheus", "gateway", GATEWAY_PORT),
+    Edge("prometheus", "otel-collector", 8888),
+    Edge("prometheus", "otel-collector", 8889),
+    Edge("prometheus", "alertmanager", 9093),
+    Edge("otel-collector", "zipkin", 9411),
+    Edge("grafana", "prometheus", 9090),
+    Edge("grafana", "zipkin", 9411),
 )
 # Peers outside the namespace: (namespace labels, pod labels or None for every pod there).
 OUTSIDE_PEERS = {

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.deploy.manifests import (
+    OBSERVABILITY,
     SERVICES,
     Manifest,
     PodTemplate,
@@ -101,7 +102,7 @@ def test_gpu_overlay_is_dev_plus_the_gpu_pool(renders: Renders) -> None:
 def test_production_runs_no_kafka_or_database_in_the_namespace(renders: Renders) -> None:
     objects = renders.overlay("production")
     names = {t.name for t in pod_templates(objects)}
-    assert names == {*SERVICES, "kafka-topics"}
+    assert names == {*SERVICES, "kafka-topics", *OBSERVABILITY}
     kafka = config_map_data(objects, "carepulse-kafka")
     assert kafka["KAFKA_BOOTSTRAP_SERVERS"] != "kafka:9092"
     assert (kafka["KAFKA_REPLICATION_FACTOR"], kafka["KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2")
