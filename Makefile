@@ -172,6 +172,22 @@ export CAREPULSE_KUBECTL ?= $(K8S_BIN)/kubectl
 k8s-check: k8s-tools install ## render and validate k8s/ and skaffold.yaml offline (tests/deploy)
 	$(BIN)/python -m pytest tests/deploy
 
+# ---- images ----
+# One Dockerfile, a target per image, built and run with Debian's podman/buildah (no Docker engine,
+# no registry: the base is a debootstrap stand-in). Rootful: debootstrap and podman run as root.
+IMAGE_DEBS := podman buildah runc debootstrap
+
+.PHONY: images images-cuda images-deps
+
+images-deps: ## install podman, buildah, runc and debootstrap, if missing
+	$(call apt-install-missing,$(IMAGE_DEBS))
+
+images: install images-deps ## build every CPU image, run each on a real Kafka, check health (JSON last)
+	nice $(BIN)/python -m local.images
+
+images-cuda: install images-deps ## build the CUDA variants (GBs of NVIDIA wheels); built, not run
+	nice $(BIN)/python -m local.images --cuda --no-run
+
 # ---- observability ----
 # The backends `make run` starts beside the services when present, and the tests start: an
 # OpenTelemetry Collector built from the Go module proxy (observability/collector pins every

@@ -1,0 +1,5 @@
+import sys
+
+from local.images.main import main
+
+sys.exit(main())
