@@ -109,6 +109,10 @@ bench-nab: install ## NAB scores of the alert detector: make bench-nab DATA=dir 
 bench-alerts: install ## spike monitor precision/recall/delay on synthetic message traffic
 	$(BIN)/python -m benchmarks.alerts
 
+.PHONY: bench-kafka
+bench-kafka: install kafka ## producer and consumer-loop records/s on a broker of its own (free ports)
+	$(BIN)/python -m benchmarks.kafka
+
 # The comparison needs torch and sentence-transformers: their own virtualenv, never a service's.
 BENCH_VENV ?= .venv-bench
 $(BENCH_VENV)/.deps: benchmarks/classify/requirements.txt constraints.txt

@@ -21,6 +21,9 @@ class KafkaSettings(BaseSettings):
     # An outage (database down) is retried forever, waiting up to this long between tries.
     outage_backoff_max_s: float = Field(default=30.0, gt=0)
     delivery_timeout_s: float = Field(default=30.0, gt=0)
+    # A member that takes longer than this between polls (one batch) leaves its group, and its
+    # partitions move to another member; its batch is then redelivered there.
+    max_poll_interval_s: float = Field(default=300.0, gt=0)
     # Durability of the topics CarePulse creates: one broker locally; a cluster sets 3 and 2,
     # so an `acks=all` write survives the loss of one broker and is refused when two are gone.
     replication_factor: int = Field(default=1, ge=1)

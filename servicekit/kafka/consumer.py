@@ -4,6 +4,10 @@ Offsets are committed only after every record published for a batch is acknowled
 (at-least-once); undecodable or persistently failing records go to `<topic>.dlq` with the
 reason in headers, so a poison record never blocks its partition. Consumers downstream are
 idempotent by message id, which makes redelivery harmless.
+
+Rebalances: when partitions are revoked the loop commits what it finished for them and drops
+what it did not, so their next owner resumes exactly at the first unfinished record; newly
+assigned partitions resume from their committed offsets.
 """
 
 import logging
@@ -12,11 +16,12 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
-from confluent_kafka import Message as KafkaMessage
 from google.protobuf.message import DecodeError, Message
+from kafka import AsyncConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord as KafkaRecord
+from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind
@@ -25,7 +30,7 @@ from prometheus_client import Counter, Histogram
 from servicekit.backoff import Backoff
 from servicekit.failures import describe_failure
 from servicekit.kafka import headers as hdr
-from servicekit.kafka.producer import DeliveryFailed, EventProducer
+from servicekit.kafka.producer import DeliveryFailed, EventProducer, quiet_client_logs
 from servicekit.kafka.topics import dead_letter_topic
 from servicekit.settings import KafkaSettings
 
@@ -43,6 +48,10 @@ BATCH_SECONDS = Histogram(
 )
 
 T = TypeVar("T", bound=Message)
+
+# Creating a client waits this long for the broker. kafka-python (3.0.12) leaves a failed
+# client's IO thread behind, so the waits are long enough to keep those few.
+_BOOTSTRAP_TIMEOUT_MS = 10_000
 
 
 class TransientFailure(Exception):
@@ -87,6 +96,7 @@ class ConsumerLoop(Generic[T]):
         processor: BatchProcessor[T],
         producer: EventProducer,
     ) -> None:
+        quiet_client_logs()
         self._settings = settings
         self._topic = topic
         self._message_type = message_type
@@ -94,18 +104,12 @@ class ConsumerLoop(Generic[T]):
         self._producer = producer
         self._stopping = threading.Event()
         self._outage_backoff = Backoff(settings.retry_backoff_s, settings.outage_backoff_max_s)
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "group.id": group_id,
-                "logger": logging.getLogger("librdkafka"),  # JSON logs, not raw stderr
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                # A killed member's partitions move on within seconds, not the 45 s default.
-                "session.timeout.ms": 10_000,
-                "heartbeat.interval.ms": 2_000,
-            }
-        )
+        # Next offsets of records whose outputs are acknowledged but not yet committed: only a
+        # commit that failed leaves any here, for the next commit or the revocation to retry.
+        self._finished: dict[TopicPartition, int] = {}
+        self._finished_lock = threading.Lock()
+        self._group_id = group_id
+        self._consumer: KafkaConsumer = None  # connected by run(): see _connect()
 
     @property
     def topic(self) -> str:
@@ -113,23 +117,57 @@ class ConsumerLoop(Generic[T]):
 
     def run(self) -> None:
         """Consume until stop(); the batch in flight is finished and committed first."""
-        self._consumer.subscribe([self._topic])
+        if not self._connect():
+            return
+        self._consumer.subscribe([self._topic], listener=_CommitFinishedOnRevoke(self))
         try:
             while not self._stopping.is_set():
-                batch = self._consumer.consume(
-                    num_messages=self._settings.max_batch, timeout=self._settings.poll_timeout_s
+                batches = self._consumer.poll(
+                    timeout_ms=int(self._settings.poll_timeout_s * 1000),
+                    max_records=self._settings.max_batch,
                 )
-                records = [record for record in batch if not self._is_error(record)]
+                records = [record for batch in batches.values() for record in batch]
                 if records:
                     with BATCH_SECONDS.labels(self._topic).time():
                         self._handle(records)
         finally:
-            self._consumer.close()  # leaves the group now rather than at session timeout
+            # Leaves the group now rather than at session timeout; the revocation this
+            # triggers commits whatever is finished and still uncommitted.
+            self._consumer.close(autocommit=False)
+
+    def _connect(self) -> bool:
+        """Create the client, waiting for the broker as long as it takes; False on stop()."""
+        backoff = Backoff(self._settings.retry_backoff_s, self._settings.outage_backoff_max_s)
+        while not self._stopping.is_set():
+            try:
+                self._consumer = KafkaConsumer(
+                    bootstrap_servers=self._settings.bootstrap_servers,
+                    group_id=self._group_id,
+                    client_id=f"{self._group_id}-{self._topic}",
+                    enable_auto_commit=False,
+                    auto_offset_reset="earliest",
+                    allow_auto_create_topics=False,
+                    max_poll_records=self._settings.max_batch,
+                    # A killed member's partitions move on within seconds, not the 45 s default.
+                    session_timeout_ms=10_000,
+                    heartbeat_interval_ms=2_000,
+                    max_poll_interval_ms=int(self._settings.max_poll_interval_s * 1000),
+                    bootstrap_timeout_ms=_BOOTSTRAP_TIMEOUT_MS,
+                )
+                return True
+            except KafkaError as error:
+                delay_s = backoff.next_delay_s()
+                log.warning(
+                    "broker unreachable; connecting again",
+                    extra={"topic": self._topic, "error": str(error), "retry_in_s": delay_s},
+                )
+                self._stopping.wait(delay_s)
+        return False
 
     def stop(self) -> None:
         self._stopping.set()
 
-    def _handle(self, records: list[KafkaMessage]) -> None:
+    def _handle(self, records: list[KafkaRecord]) -> None:
         decoded: list[InboundRecord[T]] = []
         published: list[Future[None]] = []
         for record in records:
@@ -167,25 +205,79 @@ class ConsumerLoop(Generic[T]):
                 log.exception("outputs not acknowledged; the batch will be redelivered")
                 self._rewind(records, self._settings.retry_backoff_s)
                 return
-        self._consumer.commit(offsets=self._next_offsets(records), asynchronous=False)
+        with self._finished_lock:
+            for partition, offset in self._next_offsets(records).items():
+                self._finished[partition] = max(offset, self._finished.get(partition, 0))
+        self._commit_finished()
         RECORDS_CONSUMED.labels(self._topic).inc(len(records))
 
-    def _decode(self, record: KafkaMessage) -> InboundRecord[T]:
-        raw = record.value()
+    def _commit_finished(self) -> None:
+        with self._finished_lock:
+            offsets = {tp: OffsetAndMetadata(offset) for tp, offset in self._finished.items()}
+        try:
+            self._consumer.commit(offsets)
+        except (CommitFailedError, RebalanceInProgressError) as error:
+            # The group rebalanced under this batch (this member stalled past its poll
+            # interval and was dropped, say). The next poll rejoins: a revocation commits the
+            # finished offsets if this member still may; if its partitions were lost, their
+            # new owners redeliver from the last commit.
+            log.warning(
+                "commit refused in a rebalance; the batch may be redelivered",
+                extra={"topic": self._topic, "error": type(error).__name__},
+            )
+            return
+        with self._finished_lock:
+            for tp, committed in offsets.items():
+                if self._finished.get(tp) == committed.offset:
+                    del self._finished[tp]
+
+    async def _on_revoked(self, partitions: set[TopicPartition]) -> None:
+        """Commit what is finished on these partitions; their next owner starts after it."""
+        with self._finished_lock:
+            offsets = {
+                tp: OffsetAndMetadata(self._finished.pop(tp))
+                for tp in partitions
+                if tp in self._finished
+            }
+        if offsets:
+            try:
+                await self._consumer.commit_async(offsets)
+            except KafkaError as error:
+                log.warning(
+                    "commit on revocation failed; those records will be redelivered",
+                    extra={"topic": self._topic, "error": describe_failure(error)},
+                )
+        log.info(
+            "partitions revoked",
+            extra={"topic": self._topic, "partitions": sorted(tp.partition for tp in partitions)},
+        )
+
+    def _on_lost(self, partitions: set[TopicPartition]) -> None:
+        """This member was evicted: nothing of these partitions may be committed any more."""
+        with self._finished_lock:
+            for tp in partitions:
+                self._finished.pop(tp, None)
+        log.warning(
+            "partitions lost; their uncommitted records will be redelivered",
+            extra={"topic": self._topic, "partitions": sorted(tp.partition for tp in partitions)},
+        )
+
+    def _decode(self, record: KafkaRecord) -> InboundRecord[T]:
+        raw = record.value
         if not raw:
             raise DecodeError("record has no value")
         value = self._message_type.FromString(raw)
         return InboundRecord(
             value=value,
-            key=(record.key() or b"").decode("utf-8", errors="replace"),
-            topic=record.topic() or self._topic,
-            partition=record.partition() or 0,
-            offset=record.offset() or 0,
-            headers=hdr.headers_as_dict(record.headers()),
+            key=(record.key or b"").decode("utf-8", errors="replace"),
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            headers=hdr.headers_as_dict(record.headers),
         )
 
     def _process_with_retries(
-        self, decoded: list[InboundRecord[T]], records: list[KafkaMessage]
+        self, decoded: list[InboundRecord[T]], records: list[KafkaRecord]
     ) -> list["Future[None]"]:
         if not decoded:
             return []
@@ -194,7 +286,7 @@ class ConsumerLoop(Generic[T]):
             return published
         # The batch keeps failing: isolate the records so only the bad ones are dead-lettered.
         published = []
-        by_offset = {(r.partition(), r.offset()): r for r in records}
+        by_offset = {(r.partition, r.offset): r for r in records}
         for record in decoded:
             outputs, error = self._attempt([record])
             published += outputs
@@ -227,51 +319,68 @@ class ConsumerLoop(Generic[T]):
                 time.sleep(self._settings.retry_backoff_s * attempt)
         return [], last_error
 
-    def _dead_letter(self, record: KafkaMessage, reason: str, attempts: int) -> "Future[None]":
+    def _dead_letter(self, record: KafkaRecord, reason: str, attempts: int) -> "Future[None]":
         DEAD_LETTERS.labels(self._topic).inc()
         log.error(
             "dead-lettering record",
             extra={
                 "topic": self._topic,
-                "partition": record.partition(),
-                "offset": record.offset(),
+                "partition": record.partition,
+                "offset": record.offset,
                 "reason": reason,
             },
         )
-        headers = [(k, v or b"") for k, v in record.headers() or ()] + [
+        headers = [(k, v or b"") for k, v in record.headers or ()] + [
             (hdr.DLQ_ERROR, reason.encode()),
             (hdr.DLQ_SOURCE_TOPIC, self._topic.encode()),
-            (hdr.DLQ_SOURCE_PARTITION, str(record.partition()).encode()),
-            (hdr.DLQ_SOURCE_OFFSET, str(record.offset()).encode()),
+            (hdr.DLQ_SOURCE_PARTITION, str(record.partition).encode()),
+            (hdr.DLQ_SOURCE_OFFSET, str(record.offset).encode()),
             (hdr.DLQ_ATTEMPTS, str(attempts).encode()),
         ]
         return self._producer.publish_raw(
-            dead_letter_topic(self._topic), record.key(), record.value(), headers
+            dead_letter_topic(self._topic), record.key, record.value, headers
         )
 
-    def _rewind(self, records: list[KafkaMessage], delay_s: float) -> None:
-        first: dict[tuple[str, int], int] = {}
+    def _rewind(self, records: list[KafkaRecord], delay_s: float) -> None:
+        first: dict[TopicPartition, int] = {}
         for record in records:
-            key = (record.topic() or self._topic, record.partition() or 0)
-            first[key] = min(first.get(key, record.offset() or 0), record.offset() or 0)
-        for (topic, partition), offset in first.items():
-            self._consumer.seek(TopicPartition(topic, partition, offset))
+            tp = TopicPartition(record.topic, record.partition)
+            first[tp] = min(first.get(tp, record.offset), record.offset)
+        assigned = self._consumer.assignment()
+        for tp, offset in first.items():
+            # A partition revoked meanwhile resumes at its committed offset with its new owner.
+            if tp in assigned:
+                self._consumer.seek(tp, offset)
         self._stopping.wait(delay_s)  # a shutdown does not wait out a long outage backoff
 
     @staticmethod
-    def _next_offsets(records: list[KafkaMessage]) -> list[TopicPartition]:
-        last: dict[tuple[str, int], int] = {}
+    def _next_offsets(records: list[KafkaRecord]) -> dict[TopicPartition, int]:
+        last: dict[TopicPartition, int] = {}
         for record in records:
-            key = (record.topic() or "", record.partition() or 0)
-            last[key] = max(last.get(key, -1), record.offset() or 0)
-        return [TopicPartition(t, p, offset + 1) for (t, p), offset in last.items()]
+            tp = TopicPartition(record.topic, record.partition)
+            last[tp] = max(last.get(tp, -1), record.offset)
+        return {tp: offset + 1 for tp, offset in last.items()}
 
-    @staticmethod
-    def _is_error(record: KafkaMessage) -> bool:
-        error = record.error()
-        if error is None:
-            return False
-        if error.fatal():
-            raise KafkaException(error)
-        log.warning("consumer error", extra={"error": error.str()})
-        return True
+
+class _CommitFinishedOnRevoke(AsyncConsumerRebalanceListener):  # type: ignore[misc]
+    """Runs on the client's IO thread while the loop's thread waits in poll() or close()."""
+
+    def __init__(self, loop: "ConsumerLoop[Any]") -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._loop._on_revoked(revoked)
+
+    async def on_partitions_lost(self, lost: set[TopicPartition]) -> None:
+        self._loop._on_lost(lost)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        # Nothing to seek: a partition without a position starts at its committed offset
+        # (auto_offset_reset="earliest" when the group never committed one).
+        log.info(
+            "partitions assigned",
+            extra={
+                "topic": self._loop.topic,
+                "partitions": sorted(tp.partition for tp in assigned),
+            },
+        )

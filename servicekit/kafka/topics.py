@@ -4,7 +4,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from confluent_kafka.admin import AdminClient, NewTopic
+from kafka import KafkaAdminClient
+from kafka.errors import TopicAlreadyExistsError, for_code
+
+from servicekit.kafka.producer import quiet_client_logs
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,10 @@ def carepulse_topics(partitions: int = 3) -> list[TopicSpec]:
     return main + dead_letters + [TopicSpec(ALERTS_WEBHOOK_DLQ, 1, month)]
 
 
+class TopicCreationFailed(Exception):
+    """The broker refused to create a topic as asked (too few brokers for its replicas, say)."""
+
+
 def ensure_topics(
     bootstrap_servers: str,
     specs: Iterable[TopicSpec],
@@ -52,31 +59,47 @@ def ensure_topics(
     min_insync_replicas: int = 1,
     timeout_s: float = 30,
 ) -> list[str]:
-    """Create missing topics and return their names; existing ones are left as they are."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
-    existing = set(admin.list_topics(timeout=timeout_s).topics)
-    wanted = [
-        NewTopic(
-            spec.name,
-            num_partitions=spec.partitions,
-            replication_factor=replication_factor,
-            config={
-                "retention.ms": str(spec.retention_ms),
-                "min.insync.replicas": str(min_insync_replicas),
-            },
-        )
-        for spec in specs
-        if spec.name not in existing
-    ]
-    created: list[str] = []
-    if not wanted:
-        return created
-    for name, future in admin.create_topics(wanted, request_timeout=timeout_s).items():
-        try:
-            future.result()
-            log.info("created topic", extra={"topic": name})
-            created.append(name)
-        except Exception as error:  # a concurrent creator is fine; anything else is not
-            if "TOPIC_ALREADY_EXISTS" not in str(error):
-                raise
-    return created
+    """Create missing topics and return their names; existing ones are left as they are.
+
+    Returns once every created topic has a leader for each partition, so a producer started
+    next finds it.
+    """
+    quiet_client_logs()
+    timeout_ms = int(timeout_s * 1000)
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        client_id="carepulse-topics",
+        request_timeout_ms=timeout_ms,
+        bootstrap_timeout_ms=timeout_ms,
+    )
+    try:
+        existing = set(admin.list_topics())
+        wanted = {
+            spec.name: {
+                "num_partitions": spec.partitions,
+                "replication_factor": replication_factor,
+                "configs": {
+                    "retention.ms": str(spec.retention_ms),
+                    "min.insync.replicas": str(min_insync_replicas),
+                },
+            }
+            for spec in specs
+            if spec.name not in existing
+        }
+        if not wanted:
+            return []
+        response = admin.create_topics(wanted, timeout_ms=timeout_ms, raise_errors=False)
+        created: list[str] = []
+        for topic in response["topics"]:
+            error = for_code(topic["error_code"])
+            if topic["error_code"] == 0:
+                log.info("created topic", extra={"topic": topic["name"]})
+                created.append(topic["name"])
+            elif error is not TopicAlreadyExistsError:  # a concurrent creator is fine
+                raise TopicCreationFailed(
+                    f"{topic['name']}: {error.message}: {topic['error_message'] or ''}"
+                )
+        admin.wait_for_topics(created, timeout_ms=timeout_ms)
+        return sorted(created, key=list(wanted).index)
+    finally:
+        admin.close()

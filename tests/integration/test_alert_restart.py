@@ -6,12 +6,11 @@ from typing import Any
 import httpx
 import pytest
 from carepulse.v1 import events_pb2
-from confluent_kafka import Message
 
 from local.stack import Stack
 from servicekit.kafka.topics import ALERTS
 from tests.integration.test_alerts import COMPLAINT
-from tests.integration.topic_reader import read_until
+from tests.integration.topic_reader import Record, read_until
 
 pytestmark = pytest.mark.integration
 
@@ -60,11 +59,11 @@ def _wait_for(operator_api: httpx.Client, topic: str, holds: Any, what: str) -> 
     raise AssertionError(f"{what}: not seen in 120 s; alerts for {topic}: {alerts}")
 
 
-def _firing_events(records: list[Message], alert_id: str) -> list[int]:
+def _firing_events(records: list[Record], alert_id: str) -> list[int]:
     """Sequences of the `firing` events of one alert among `alerts` records."""
     sequences = []
     for record in records:
-        event = events_pb2.AlertEvent.FromString(record.value())
+        event = events_pb2.AlertEvent.FromString(record.value)
         if event.alert.alert_id == alert_id and event.alert.state == events_pb2.ALERT_STATE_FIRING:
             sequences.append(event.sequence)
     return sequences

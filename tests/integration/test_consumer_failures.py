@@ -88,7 +88,7 @@ def test_database_error_is_dead_lettered_without_the_rows_data(
     assert header(dead, headers.DLQ_ERROR) == "IntegrityError from the database (IntegrityError)"
     assert all(
         SECRET.encode() not in (value or b"")
-        for key, value in dead.headers() or ()
+        for key, value in dead.headers or ()
         if key.startswith("dlq-")
     )
     logged = "\n".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)

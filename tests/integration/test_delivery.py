@@ -3,12 +3,12 @@
 import httpx
 import pytest
 from carepulse.v1 import events_pb2
-from confluent_kafka import Message, Producer
+from kafka import KafkaProducer
 
 from local.stack import Stack
 from servicekit.kafka import headers
 from servicekit.kafka.topics import MESSAGES_CLASSIFIED, MESSAGES_RAW, dead_letter_topic
-from tests.integration.topic_reader import header, read_until
+from tests.integration.topic_reader import Record, header, read_until
 
 pytestmark = pytest.mark.integration
 
@@ -38,8 +38,8 @@ def _ingest(client: httpx.Client, unique: str, start: int, count: int) -> list[s
     return ids
 
 
-def _classified_ids(records: list[Message]) -> set[str]:
-    return {events_pb2.ClassifiedMessage.FromString(r.value()).message.message_id for r in records}
+def _classified_ids(records: list[Record]) -> set[str]:
+    return {events_pb2.ClassifiedMessage.FromString(r.value).message.message_id for r in records}
 
 
 def test_thousand_messages_are_each_classified_exactly_once_after_dedup(
@@ -57,7 +57,7 @@ def test_thousand_messages_are_each_classified_exactly_once_after_dedup(
         lambda rs: set(sent) <= _classified_ids(rs),
         timeout_s=300,
     )
-    mine = [r for r in records if unique.encode() in (r.key() or b"")]
+    mine = [r for r in records if unique.encode() in (r.key or b"")]
     assert _classified_ids(mine) == set(sent)
     assert all(header(r, headers.MESSAGE_ID) for r in mine)
     assert all(header(r, "traceparent") for r in mine)
@@ -83,19 +83,19 @@ def test_classify_killed_mid_stream_loses_no_message(
 def test_malformed_record_lands_on_dead_letter_topic_with_its_error(
     stack: Stack, unique: str
 ) -> None:
-    producer = Producer({"bootstrap.servers": stack.broker.bootstrap_servers})
+    producer = KafkaProducer(bootstrap_servers=stack.broker.bootstrap_servers)
     key = f"poison-{unique}".encode()
     # Wire type 7 does not exist in protobuf: no parser can read this.
-    producer.produce(MESSAGES_RAW, key=key, value=b"\xff\xff\xff\xff\x0f")
-    producer.flush(10)
+    producer.send(MESSAGES_RAW, key=key, value=b"\xff\xff\xff\xff\x0f").get(timeout=10)
+    producer.close()
 
     records = read_until(
         stack.broker.bootstrap_servers,
         dead_letter_topic(MESSAGES_RAW),
-        lambda rs: any(r.key() == key for r in rs),
+        lambda rs: any(r.key == key for r in rs),
     )
-    (dead,) = [r for r in records if r.key() == key]
-    assert dead.value() == b"\xff\xff\xff\xff\x0f"
+    (dead,) = [r for r in records if r.key == key]
+    assert dead.value == b"\xff\xff\xff\xff\x0f"
     assert "cannot decode carepulse.v1.CustomerMessage" in (header(dead, headers.DLQ_ERROR) or "")
     assert header(dead, headers.DLQ_SOURCE_TOPIC) == MESSAGES_RAW
     assert header(dead, headers.DLQ_SOURCE_OFFSET) is not None

@@ -4,41 +4,41 @@ import time
 import uuid
 from collections.abc import Callable
 
-from confluent_kafka import Consumer, Message
+from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord as Record
+
+__all__ = ["Record", "header", "read_until"]
 
 
 def read_until(
     bootstrap: str,
     topic: str,
-    done: Callable[[list[Message]], bool],
+    done: Callable[[list[Record]], bool],
     timeout_s: float = 120,
-) -> list[Message]:
+) -> list[Record]:
     """All records read when `done(records)` first holds; raises TimeoutError otherwise."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"test-observer-{uuid.uuid4()}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-observer-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
     )
-    consumer.subscribe([topic])
-    records: list[Message] = []
+    records: list[Record] = []
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
-            for record in consumer.consume(num_messages=500, timeout=0.5):
-                if record.error() is None:
-                    records.append(record)
+            for batch in consumer.poll(timeout_ms=500, max_records=500).values():
+                records.extend(batch)
             if done(records):
                 return records
         raise TimeoutError(f"{topic}: condition not met after {timeout_s}s ({len(records)} read)")
     finally:
-        consumer.close()
+        consumer.close(autocommit=False)
 
 
-def header(record: Message, name: str) -> str | None:
-    for key, value in record.headers() or ():
+def header(record: Record, name: str) -> str | None:
+    for key, value in record.headers or ():
         if key == name:
             return (value or b"").decode()
     return None
