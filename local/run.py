@@ -14,7 +14,8 @@ from local.stack import REPO_ROOT, Stack, StackPorts
 
 ENV_FILE = REPO_ROOT / ".env.local"
 DATA_DIR = Path(os.environ.get("CAREPULSE_DATA_DIR", REPO_ROOT / ".data"))
-KEY_NAMES = ("CAREPULSE_CLIENT_KEY", "CAREPULSE_OPERATOR_KEY")
+# The API keys, and the key every service hashes customer ids with for telemetry.
+KEY_NAMES = ("CAREPULSE_CLIENT_KEY", "CAREPULSE_OPERATOR_KEY", "CAREPULSE_PSEUDONYM_KEY")
 # Moves every port by this much, for a second stack beside a running one (or a test).
 PORT_OFFSET = int(os.environ.get("CAREPULSE_PORT_OFFSET", "0"))
 # The collector, Zipkin, Prometheus and Alertmanager start beside the services when present

@@ -14,6 +14,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from servicekit.kafka.headers import RecordHeaders, event_headers
+from servicekit.pseudonym import Pseudonymizer
 from servicekit.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,15 @@ class DeliveryFailed(Exception):
 
 
 class EventProducer:
-    def __init__(self, settings: KafkaSettings, client_id: str) -> None:
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        client_id: str,
+        pseudonymize: Pseudonymizer | None = None,
+    ) -> None:
         quiet_client_logs()
+        # Record keys are conversation or customer ids: spans carry their pseudonyms only.
+        self._pseudonymize = pseudonymize or Pseudonymizer.from_environment()
         self._bootstrap_servers = settings.bootstrap_servers
         self._client_id = client_id
         self._delivery_timeout_s = settings.delivery_timeout_s
@@ -60,7 +68,7 @@ class EventProducer:
                 "messaging.system": "kafka",
                 "messaging.destination.name": topic,
                 "messaging.message.id": message_id,
-                "messaging.kafka.message.key": key,
+                "messaging.kafka.message.key": self._pseudonymize(key),
             },
         ):
             headers = event_headers(message, message_id)

@@ -24,6 +24,7 @@ def keys() -> dict[str, str]:
     return {
         "CAREPULSE_CLIENT_KEY": f"test_client_{secrets.token_urlsafe(8)}",
         "CAREPULSE_OPERATOR_KEY": f"test_operator_{secrets.token_urlsafe(8)}",
+        "CAREPULSE_PSEUDONYM_KEY": f"test_pseudonyms_{secrets.token_urlsafe(16)}",
     }
 
 

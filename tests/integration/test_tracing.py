@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from local.stack import Stack
+from servicekit.pseudonym import Pseudonymizer
 
 pytestmark = pytest.mark.integration
 
@@ -58,3 +59,28 @@ def test_gateway_request_and_ingest_rpc_share_one_trace(
         s["context"]["trace_id"] for s in _spans(stack, "ingest") if s["kind"] == "SpanKind.SERVER"
     }
     assert gateway_traces & ingest_server_traces
+
+
+def test_producer_spans_carry_the_record_keys_pseudonym_never_the_id(
+    client_api: httpx.Client, stack: Stack, unique: str, keys: dict[str, str]
+) -> None:
+    conversation = f"conversation-{unique}"
+    message = {"conversation_id": conversation, "customer_id": f"customer-{unique}", "text": "hi"}
+    assert client_api.post("/v1/messages", json={"messages": [message]}).status_code == 202
+    pseudonym = Pseudonymizer(keys["CAREPULSE_PSEUDONYM_KEY"].encode())(conversation)
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        published = [
+            s
+            for s in _spans(stack, "ingest")
+            if s["name"] == "messages.raw publish"
+            and s["attributes"].get("messaging.kafka.message.key") == pseudonym
+        ]
+        if published:
+            break
+        time.sleep(1)
+    assert published, "no producer span with the conversation's pseudonym"
+    for service in ("gateway", "ingest", "classify", "recommend", "alert"):
+        raw = (stack.traces_dir / f"{service}.jsonl").read_text()  # type: ignore[operator]
+        assert conversation not in raw and f"customer-{unique}" not in raw, service
