@@ -10,6 +10,10 @@ CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/carepulse
 KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' local/kafka/pom.xml)
 KAFKA_LIBS := $(CACHE_DIR)/kafka-$(KAFKA_VERSION)/libs
 export CAREPULSE_KAFKA_LIBS := $(KAFKA_LIBS)
+# Go builds (the local control plane, the OpenTelemetry Collector): caches in the user cache dir,
+# only the installed toolchain, niced so they never starve a running stack.
+GO := GOMODCACHE=$(CACHE_DIR)/go/mod GOCACHE=$(CACHE_DIR)/go/build GOTOOLCHAIN=local \
+  GOFLAGS=-buildvcs=false nice go
 
 .PHONY: help install protos kafka run test test-deps lint typecheck clean train eval-intent eval-sentiment \
   eval-recommend bench-nab bench-alerts bench-classify
@@ -134,8 +138,6 @@ clean: ## remove the virtualenv, generated code and local state
 K8S_VERSION := v1.34.4
 K8S_BIN := $(CACHE_DIR)/k8s/$(K8S_VERSION)/bin
 export CAREPULSE_K8S_BIN := $(K8S_BIN)
-K8S_GO := GOMODCACHE=$(CACHE_DIR)/go/mod GOCACHE=$(CACHE_DIR)/go/build GOTOOLCHAIN=local \
-  GOFLAGS=-buildvcs=false nice go
 K8S_VERSION_PKG := k8s.io/component-base/version
 K8S_LDFLAGS := -s -w -X $(K8S_VERSION_PKG).gitVersion=$(K8S_VERSION) \
   -X $(K8S_VERSION_PKG).gitMajor=1 -X $(K8S_VERSION_PKG).gitMinor=34 \
@@ -148,19 +150,19 @@ k8s-tools: $(K8S_BIN)/.complete $(KEDA_CRDS)/keda.sh_scaledobjects.yaml ## build
 
 $(K8S_BIN)/.complete: $(wildcard local/k8s/gomod/controlplane/go.* local/k8s/gomod/kwok/go.*)
 	mkdir -p $(K8S_BIN)
-	$(K8S_GO) build -C local/k8s/gomod/controlplane -trimpath -ldflags '$(K8S_LDFLAGS)' -o $(K8S_BIN)/ \
+	$(GO) build -C local/k8s/gomod/controlplane -trimpath -ldflags '$(K8S_LDFLAGS)' -o $(K8S_BIN)/ \
 	  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
 	  k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
-	$(K8S_GO) build -C local/k8s/gomod/controlplane -trimpath -ldflags '-s -w' -o $(K8S_BIN)/etcd \
+	$(GO) build -C local/k8s/gomod/controlplane -trimpath -ldflags '-s -w' -o $(K8S_BIN)/etcd \
 	  go.etcd.io/etcd/server/v3
-	$(K8S_GO) build -C local/k8s/gomod/kwok -trimpath -ldflags '-s -w' -o $(K8S_BIN)/kwok \
+	$(GO) build -C local/k8s/gomod/kwok -trimpath -ldflags '-s -w' -o $(K8S_BIN)/kwok \
 	  sigs.k8s.io/kwok/cmd/kwok
 	touch $@
 
 # Only KEDA's CRDs are needed; the download exits non-zero because KEDA's go.mod asks for a
 # newer Go than ours, but the files land in the module cache all the same.
 $(KEDA_CRDS)/keda.sh_scaledobjects.yaml:
-	cd local/k8s/gomod/controlplane && $(K8S_GO) mod download github.com/kedacore/keda/v2@v2.21.1 || true
+	cd local/k8s/gomod/controlplane && $(GO) mod download github.com/kedacore/keda/v2@v2.21.1 || true
 	test -f $@
 
 k8s-test: k8s-tools install ## apply every k8s/overlays/* to a local control plane with fake nodes
@@ -203,8 +205,6 @@ OTELCOL := $(OBSERVABILITY_CACHE)/otelcol-$(OTELCOL_VERSION)/carepulse-otelcol
 ZIPKIN_VERSION := $(shell sed -n 's:.*<zipkin.version>\(.*\)</zipkin.version>.*:\1:p' local/observability/pom.xml)
 ZIPKIN_JAR := $(OBSERVABILITY_CACHE)/zipkin-$(ZIPKIN_VERSION)/zipkin-server-$(ZIPKIN_VERSION)-exec.jar
 OBSERVABILITY_DEBS := prometheus prometheus-alertmanager
-OBSERVABILITY_GO := GOMODCACHE=$(CACHE_DIR)/go/mod GOCACHE=$(CACHE_DIR)/go/build GOTOOLCHAIN=local \
-  GOFLAGS=-buildvcs=false nice go
 export CAREPULSE_OTELCOL := $(OTELCOL)
 
 .PHONY: observability observability-deps dashboards
@@ -213,7 +213,7 @@ observability: $(OTELCOL) $(ZIPKIN_JAR) observability-deps ## build the collecto
 
 $(OTELCOL): $(wildcard observability/collector/*.go observability/collector/go.*)
 	mkdir -p $(@D)
-	$(OBSERVABILITY_GO) build -C observability/collector -trimpath -ldflags '-s -w' -o $@ .
+	$(GO) build -C observability/collector -trimpath -ldflags '-s -w' -o $@ .
 
 $(ZIPKIN_JAR): local/observability/pom.xml
 	mvn -q -B -f local/observability/pom.xml dependency:copy-dependencies \
