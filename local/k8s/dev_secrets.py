@@ -42,6 +42,7 @@ def dev_secret_groups() -> list[list[DevSecret]]:
     password = secrets.token_urlsafe(24)
     database_url = f"postgresql://{POSTGRES_USER}:{password}@postgres:5432/{POSTGRES_DB}"
     webhook_secret = secrets.token_hex(32)
+    pseudonym_key = secrets.token_urlsafe(32)
     return [
         [
             DevSecret(
@@ -55,6 +56,7 @@ def dev_secret_groups() -> list[list[DevSecret]]:
             DevSecret("carepulse-database", {"DATABASE_URL": database_url}, {}),
         ],
         [DevSecret("carepulse-alert-webhook", {"ALERT_WEBHOOK_SECRET": webhook_secret}, {})],
+        [DevSecret("carepulse-telemetry", {"CAREPULSE_PSEUDONYM_KEY": pseudonym_key}, {})],
     ]
 
 

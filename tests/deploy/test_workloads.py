@@ -22,6 +22,7 @@ SECRET_KEYS = {
     ("carepulse-api-keys", "GATEWAY_API_KEY_HASHES"),
     ("carepulse-database", "DATABASE_URL"),
     ("carepulse-alert-webhook", "ALERT_WEBHOOK_SECRET"),
+    ("carepulse-telemetry", "CAREPULSE_PSEUDONYM_KEY"),
     ("carepulse-postgres", "POSTGRES_PASSWORD"),
 }
 APP_USER = 10001
