@@ -76,7 +76,7 @@ lint: $(VENV)/.deps
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy servicekit services gateway textencoder benchmarks local tests docs/examples observability
+	$(BIN)/mypy servicekit services gateway textencoder benchmarks local reliability tests docs/examples observability
 
 # ---- models: training and evaluation (each prints one JSON object as its last line) ----
 DATA_DIR ?= ../shared/datasets
@@ -225,3 +225,19 @@ observability-deps: ## install Debian's prometheus (+ promtool) and prometheus-a
 
 dashboards: install ## regenerate observability/grafana/dashboards/*.json from observability/dashboards
 	$(BIN)/python -m observability.dashboards
+
+# ---- reliability harnesses ----
+# Each starts its own stack (ports shifted by 3500) or attacks one given with --url, and prints
+# a JSON summary as its last line. schemathesis has its own virtualenv, never a service's.
+ABUSE_VENV ?= .venv-abuse
+
+.PHONY: abuse
+
+$(ABUSE_VENV)/.deps: reliability/abuse/requirements.txt constraints.txt
+	test -x $(ABUSE_VENV)/bin/python || $(PYTHON) -m venv $(ABUSE_VENV)
+	$(ABUSE_VENV)/bin/python -m pip install -q --upgrade pip
+	$(ABUSE_VENV)/bin/python -m pip install -q -c constraints.txt -r reliability/abuse/requirements.txt
+	touch $@
+
+abuse: install $(ABUSE_VENV)/.deps ## hostile input: schemathesis, auth, limits, PII sweep (~5 min, JSON last)
+	$(BIN)/python -m reliability.abuse --schemathesis $(ABUSE_VENV)/bin/schemathesis $(ABUSE_ARGS)

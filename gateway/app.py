@@ -3,6 +3,7 @@
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -14,6 +15,7 @@ from gateway.body_limit import BodySizeLimit
 from gateway.error_handlers import install_error_handlers
 from gateway.keyring import KeyRing, Role
 from gateway.metrics import GatewayMetrics, RequestMetrics
+from gateway.problems import document_problem_media_type
 from gateway.rate_limit import RateLimit, RateLimiter
 from gateway.route_budgets import RouteBudget, RouteBudgets, size_thread_pool
 from gateway.routes.alerts import alerts_router
@@ -72,6 +74,12 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
         description=_DESCRIPTION,
         lifespan=lifespan,
     )
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return document_problem_media_type(generate_openapi())
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend it
     app.state.alert_streams = streams
     app.state.shutting_down = threading.Event()
     install_error_handlers(app)

@@ -65,3 +65,19 @@ class Problem(Exception):
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting problem+json bodies for these statuses."""
     return {status: {"model": ProblemDocument} for status in statuses}
+
+
+_PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemDocument"}
+
+
+def document_problem_media_type(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Move each ProblemDocument response of an OpenAPI schema from `application/json`, where
+    FastAPI documents every response model, to `application/problem+json`, the media type
+    the responses carry. Idempotent; changes and returns `openapi`."""
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                content = response.get("content", {})
+                if content.get("application/json", {}).get("schema") == _PROBLEM_SCHEMA:
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    return openapi

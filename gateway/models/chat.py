@@ -3,9 +3,9 @@
 from typing import Any, Literal
 
 from carepulse.v1 import events_pb2
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from gateway.models.limits import MAX_TEXT_CHARS
+from gateway.models.limits import ID_RULES, MAX_ID_CHARS, MAX_TEXT_CHARS, Channel
 
 SentimentName = Literal["negative", "neutral", "positive", "unspecified"]
 
@@ -13,11 +13,11 @@ SentimentName = Literal["negative", "neutral", "positive", "unspecified"]
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    conversation_id: str = Field(min_length=1, max_length=200)
-    customer_id: str = Field(min_length=1, max_length=200)
+    conversation_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, description=ID_RULES)
+    customer_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, description=ID_RULES)
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    channel: str | None = Field(default=None, max_length=50, description='Default "chat".')
-    explain: bool = Field(default=False, description="Add per-token attributions (slower).")
+    channel: Channel | None = Field(default=None, description='Default "chat".')
+    explain: StrictBool = Field(default=False, description="Add per-token attributions (slower).")
 
 
 class Confidences(BaseModel):

@@ -5,22 +5,30 @@ from typing import Any
 from carepulse.v1 import ingest_pb2
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.models.limits import MAX_BATCH_MESSAGES, MAX_TEXT_CHARS
+from gateway.models.limits import (
+    ID_RULES,
+    MAX_BATCH_MESSAGES,
+    MAX_ID_CHARS,
+    MAX_TEXT_CHARS,
+    Channel,
+)
 from gateway.timestamps import ApiDatetime, to_timestamp
 
 
 class IncomingMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    conversation_id: str = Field(min_length=1, max_length=200)
-    customer_id: str = Field(min_length=1, max_length=200)
+    conversation_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, description=ID_RULES)
+    customer_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, description=ID_RULES)
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    channel: str | None = Field(default=None, max_length=50, description='Default "chat".')
-    source: str | None = Field(default=None, max_length=100, description='Default "api".')
+    channel: Channel | None = Field(default=None, description='Default "chat".')
+    source: str | None = Field(
+        default=None, max_length=100, description=f'Default "api". {ID_RULES}'
+    )
     external_id: str | None = Field(
         default=None,
-        max_length=200,
-        description="The source's id; repeats from the same API key are de-duplicated.",
+        max_length=MAX_ID_CHARS,
+        description=f"The source's id; repeats from the same API key are de-duplicated. {ID_RULES}",
     )
     sent_at: ApiDatetime | None = None
 

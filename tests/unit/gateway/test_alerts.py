@@ -71,6 +71,14 @@ def test_unknown_state_and_inverted_range_are_422(client: TestClient) -> None:
     assert is_problem(inverted, 422)
 
 
+def test_times_given_as_numbers_are_422_not_read_as_seconds_since_1970(client: TestClient) -> None:
+    for value in ("0.5", "1700000000"):
+        response = client.get("/v1/alerts", params={"opened_after": value}, headers=AS_OPERATOR)
+
+        assert is_problem(response, 422)
+        assert response.json()["errors"][0]["field"] == "opened_after"
+
+
 def test_stale_cursor_is_400_with_the_service_detail(client: TestClient) -> None:
     response = client.get("/v1/alerts", params={"cursor": "bogus"}, headers=AS_OPERATOR)
 

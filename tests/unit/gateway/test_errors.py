@@ -20,6 +20,14 @@ def test_wrong_types_are_422_naming_each_field(client: TestClient) -> None:
     assert {e["field"] for e in response.json()["errors"]} == {"text", "explain"}
 
 
+def test_explain_that_is_not_a_json_boolean_is_422(client: TestClient) -> None:
+    for explain in (0, 1, "true"):
+        response = client.post("/v1/chat", json={**CHAT, "explain": explain}, headers=AS_CLIENT)
+
+        assert is_problem(response, 422)
+        assert response.json()["errors"][0]["field"] == "explain"
+
+
 def test_missing_fields_are_422_saying_required(client: TestClient) -> None:
     response = client.post("/v1/chat", json={"text": "hi"}, headers=AS_CLIENT)
 
@@ -35,6 +43,30 @@ def test_unknown_field_is_422(client: TestClient) -> None:
 
     assert is_problem(response, 422)
     assert response.json()["errors"][0]["field"] == "explian"
+
+
+def test_ids_and_channels_ingest_would_refuse_are_422_before_any_call(
+    client: TestClient, fakes: FakeUpstreams
+) -> None:
+    for body in ({**CHAT, "channel": "carrier-pigeon"}, {**CHAT, "customer_id": "u" * 129}):
+        chat = client.post("/v1/chat", json=body, headers=AS_CLIENT)
+        batch = client.post("/v1/messages", json={"messages": [body]}, headers=AS_CLIENT)
+
+        assert is_problem(chat, 422)
+        assert is_problem(batch, 422)
+    assert not fakes.ingest.requests
+
+
+def test_sent_at_as_a_number_is_422_before_any_call(
+    client: TestClient, fakes: FakeUpstreams
+) -> None:
+    message = {**CHAT, "sent_at": 0}
+
+    response = client.post("/v1/messages", json={"messages": [message]}, headers=AS_CLIENT)
+
+    assert is_problem(response, 422)
+    assert response.json()["errors"][0]["field"] == "messages[0].sent_at"
+    assert not fakes.ingest.requests
 
 
 def test_invalid_json_is_400(client: TestClient) -> None:

@@ -82,3 +82,17 @@ def test_feedback_after_a_chat_on_its_suggestion_is_accepted(
     )
 
     assert response.status_code == 202, response.text
+
+
+def test_helpful_that_is_not_a_json_boolean_is_422_and_not_published(
+    client: TestClient, fakes: FakeUpstreams
+) -> None:
+    fakes.recommend.served["m-1"] = ("u-1", {"kb-7"})
+
+    for helpful in (0, 1, "true", None):
+        response = client.post(
+            "/v1/feedback", json={**FEEDBACK, "helpful": helpful}, headers=AS_CLIENT
+        )
+
+        assert is_problem(response, 422)
+    assert not fakes.ingest.requests

@@ -73,6 +73,18 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
+def test_openapi_documents_error_bodies_as_problem_json(client: TestClient) -> None:
+    chat_responses = client.get("/openapi.json").json()["paths"]["/v1/chat"]["post"]["responses"]
+
+    for status in ("401", "422", "503"):
+        assert set(chat_responses[status]["content"]) == {"application/problem+json"}
+    assert set(chat_responses["200"]["content"]) == {"application/json"}
+    # Served the same on every call, not moved again.
+    assert client.get("/openapi.json").json()["paths"]["/v1/chat"]["post"]["responses"] == (
+        chat_responses
+    )
+
+
 def test_cors_is_off_by_default(client: TestClient) -> None:
     response = client.get("/healthz", headers={"Origin": "https://console.example"})
 
