@@ -14,9 +14,11 @@ from local.run_record import check_ports_free
 from local.stack import Stack, StackPorts
 from tests.integration.postgres_server import PostgresServer, running_postgres
 
-# Far from the `make run` ports, so the tests run beside a running system; another value
-# lets a second test run share the machine.
-PORT_OFFSET = int(os.environ.get("CAREPULSE_TEST_PORT_OFFSET", "1000"))
+# Far from the `make run` ports, so the tests run beside a running system, and far enough
+# that the gRPC ports (50051 + offset) land above Linux's ephemeral range (32768-60999):
+# there an outgoing connection can hold the port at any moment. Another value lets a second
+# test run share the machine.
+PORT_OFFSET = int(os.environ.get("CAREPULSE_TEST_PORT_OFFSET", "11000"))
 
 
 @pytest.fixture(scope="session")

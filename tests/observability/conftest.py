@@ -14,7 +14,7 @@ from local.stack import Stack, StackPorts
 
 # 200 above tests/integration's stack (same variable, same default), which may run in the same
 # session.
-PORT_OFFSET = int(os.environ.get("CAREPULSE_TEST_PORT_OFFSET", "1000")) + 200
+PORT_OFFSET = int(os.environ.get("CAREPULSE_TEST_PORT_OFFSET", "11000")) + 200
 
 
 @dataclass(frozen=True)
