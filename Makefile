@@ -227,11 +227,12 @@ dashboards: install ## regenerate observability/grafana/dashboards/*.json from o
 	$(BIN)/python -m observability.dashboards
 
 # ---- reliability harnesses ----
-# Each starts its own stack (ports shifted by 3500) or attacks one given with --url, and prints
-# a JSON summary as its last line. schemathesis has its own virtualenv, never a service's.
+# Each starts its own stack (abuse: ports shifted by 3500, or one given with --url; chaos: by
+# 5500, with its own PostgreSQL) and prints a JSON summary as its last line. schemathesis has
+# its own virtualenv, never a service's.
 ABUSE_VENV ?= .venv-abuse
 
-.PHONY: abuse
+.PHONY: abuse chaos
 
 $(ABUSE_VENV)/.deps: reliability/abuse/requirements.txt constraints.txt
 	test -x $(ABUSE_VENV)/bin/python || $(PYTHON) -m venv $(ABUSE_VENV)
@@ -241,3 +242,6 @@ $(ABUSE_VENV)/.deps: reliability/abuse/requirements.txt constraints.txt
 
 abuse: install $(ABUSE_VENV)/.deps ## hostile input: schemathesis, auth, limits, PII sweep (~5 min, JSON last)
 	$(BIN)/python -m reliability.abuse --schemathesis $(ABUSE_VENV)/bin/schemathesis $(ABUSE_ARGS)
+
+chaos: install test-deps ## faults under traffic: kill -9, broker paused/restarted, rebalance, database down (JSON last)
+	$(BIN)/python -m reliability.chaos $(CHAOS_ARGS)

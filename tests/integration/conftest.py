@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from gateway.keyring import sha256_hex
+from local.postgres import PostgresNotInstalled, PostgresServer, running_postgres
 from local.run_record import check_ports_free
 from local.stack import Stack, StackPorts
-from tests.integration.postgres_server import PostgresServer, running_postgres
 
 # Far from the `make run` ports, so the tests run beside a running system, and far enough
 # that the gRPC ports (50051 + offset) land above Linux's ephemeral range (32768-60999):
@@ -103,8 +103,11 @@ def unique() -> str:
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
     """One real PostgreSQL (Debian's server binaries) for every test that needs one."""
-    with running_postgres(tmp_path_factory.mktemp("postgres")) as server:
-        yield server
+    try:
+        with running_postgres(tmp_path_factory.mktemp("postgres")) as server:
+            yield server
+    except PostgresNotInstalled as error:
+        pytest.fail(str(error), pytrace=False)  # a failure that says how, never a skip
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The alert store and recommend's FeedbackStore on a real PostgreSQL, as with DATABASE_URL set.
 
-Each test gets a fresh database on one throw-away server (tests/integration/postgres_server.py).
+Each test gets a fresh database on one throw-away server (local/postgres.py).
 """
 
 from collections.abc import Iterator
