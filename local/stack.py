@@ -134,10 +134,13 @@ class Stack:
 
     def _ready(self, name: str) -> bool:
         if name == "gateway":
+            # Ready, and reaching every upstream over its own channels (not only "degraded"):
+            # the first request after start must not meet a channel still connecting.
             try:
-                return httpx.get(f"{self.gateway_url}/readyz", timeout=2).status_code == 200
+                answer = httpx.get(f"{self.gateway_url}/readyz", timeout=2)
             except httpx.HTTPError:
                 return False
+            return answer.status_code == 200 and answer.json().get("status") == "ready"
         with grpc.insecure_channel(self.ports.address(name)) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             try:

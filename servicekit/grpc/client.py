@@ -54,6 +54,10 @@ def open_channel(
         *COMMON_OPTIONS,
         ("grpc.enable_retries", 1),
         ("grpc.service_config", _service_config(retry_methods)),
+        # round_robin connects to every address at once; an upstream that starts (or restarts)
+        # later is retried within seconds, not after gRPC's default backoff of up to 2 minutes.
+        ("grpc.initial_reconnect_backoff_ms", 250),
+        ("grpc.max_reconnect_backoff_ms", 5_000),
     ]
     channel = grpc.insecure_channel(target, options=options)
     if not traced:
