@@ -3,7 +3,8 @@
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from local.broker import BrokerPorts, KafkaBroker
 from local.processes import ManagedProcess
+from local.run_record import check_ports_free
 from servicekit.kafka.topics import carepulse_topics, ensure_topics
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -184,3 +186,34 @@ class Stack:
 
     def _log(self, name: str) -> Path | None:
         return self._log_dir / f"{name}.log" if self._log_dir else None
+
+
+@contextmanager
+def running_stack(
+    work_dir: Path, ports: StackPorts, env: Mapping[str, str], timeout_s: float = 300
+) -> Iterator[Stack]:
+    """A started stack with its data, logs and span files under `work_dir`; stopped after.
+
+    What the tests and the reliability harnesses run. Busy ports are refused first: a stack
+    already there would answer in place of this one, with other keys. A start that fails
+    prints the end of every process's log.
+    """
+    check_ports_free(ports.named())
+    stack = Stack(
+        work_dir / "data", ports, env, log_dir=work_dir / "logs", traces_dir=work_dir / "traces"
+    )
+    try:
+        try:
+            stack.start(timeout_s=timeout_s)
+        except Exception:
+            print_log_tails(work_dir / "logs")
+            raise
+        yield stack
+    finally:
+        stack.stop()
+
+
+def print_log_tails(log_dir: Path, lines: int = 40) -> None:
+    for log in sorted(log_dir.glob("*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        print(f"--- {log.name} (last {len(tail)} lines)\n" + "\n".join(tail))

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway.keyring import sha256_hex
-from local.run_record import check_ports_free
-from local.stack import Stack, StackPorts
+from local.stack import StackPorts, running_stack
 
 # High enough that schemathesis and the hostile requests are never rate limited; the
 # limiter itself is proven by the gateway's tests.
@@ -77,17 +76,7 @@ def own_stack(work_dir: Path, port_offset: int) -> Iterator[Target]:
             f"operator:abuse-operator-{i}:{sha256_hex(key)}" for i, key in enumerate(extra)
         ),
     }
-    ports = StackPorts.shifted(port_offset)
-    check_ports_free(ports.named())
-    stack = Stack(
-        work_dir / "data",
-        ports,
-        env=env,
-        log_dir=work_dir / "logs",
-        traces_dir=work_dir / "traces",
-    )
-    try:
-        stack.start(timeout_s=300)
+    with running_stack(work_dir, StackPorts.shifted(port_offset), env) as stack:
         gateway_pid = stack.processes["gateway"].pid
         yield Target(
             url=stack.gateway_url,
@@ -103,8 +92,6 @@ def own_stack(work_dir: Path, port_offset: int) -> Iterator[Target]:
             settings=settings,
             other_secrets=(pseudonym_key,),
         )
-    finally:
-        stack.stop()
 
 
 def attached(

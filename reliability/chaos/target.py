@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from local.postgres import PostgresServer, running_postgres
-from local.run_record import check_ports_free
-from local.stack import Stack, StackPorts
+from local.stack import Stack, StackPorts, running_stack
 
 SETTINGS = {
     # Far above the traffic's rate: the limiter is the gateway's tests' business.
@@ -37,19 +36,7 @@ def own_stack(work_dir: Path, port_offset: int) -> Iterator[Target]:
         "CAREPULSE_OPERATOR_KEY": f"chaos_operator_{secrets.token_urlsafe(12)}",
         "CAREPULSE_PSEUDONYM_KEY": secrets.token_urlsafe(24),
     }
-    ports = StackPorts.shifted(port_offset)
-    check_ports_free(ports.named())
     with running_postgres(work_dir / "postgres") as postgres:
         env["DATABASE_URL"] = postgres.create_database()
-        stack = Stack(
-            work_dir / "data",
-            ports,
-            env=env,
-            log_dir=work_dir / "logs",
-            traces_dir=work_dir / "traces",
-        )
-        try:
-            stack.start(timeout_s=300)
+        with running_stack(work_dir, StackPorts.shifted(port_offset), env) as stack:
             yield Target(stack, client_key, work_dir / "logs", postgres)
-        finally:
-            stack.stop()

@@ -4,15 +4,13 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from gateway.keyring import sha256_hex
 from local.postgres import PostgresNotInstalled, PostgresServer, running_postgres
-from local.run_record import check_ports_free
-from local.stack import Stack, StackPorts
+from local.stack import Stack, StackPorts, running_stack
 
 # Far from the `make run` ports, so the tests run beside a running system, and far enough
 # that the gRPC ports (50051 + offset) land above Linux's ephemeral range (32768-60999):
@@ -47,30 +45,8 @@ def stack(
         # Short buckets so a spike shows within seconds instead of minutes.
         "ALERT_BUCKET_SECONDS": "2",
     }
-    ports = StackPorts.shifted(PORT_OFFSET)
-    # A stack already on these ports would answer in place of ours, with other keys.
-    check_ports_free(ports.named())
-    stack = Stack(
-        root / "data",
-        ports,
-        env=env,
-        log_dir=root / "logs",
-        traces_dir=root / "traces",
-    )
-    try:
-        stack.start(timeout_s=300)
-    except Exception:
-        _print_logs(root / "logs")
-        stack.stop()
-        raise
-    yield stack
-    stack.stop()
-
-
-def _print_logs(log_dir: Path) -> None:
-    for log in sorted(log_dir.glob("*.log")):
-        lines = log.read_text(errors="replace").splitlines()[-40:]
-        print(f"--- {log.name} (last {len(lines)} lines)\n" + "\n".join(lines))
+    with running_stack(root, StackPorts.shifted(PORT_OFFSET), env) as stack:
+        yield stack
 
 
 @pytest.fixture
