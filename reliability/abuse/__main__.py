@@ -10,14 +10,10 @@ ready at the end).
 """
 
 import argparse
-import json
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +26,7 @@ from reliability.abuse.memory import RssSampler, alive
 from reliability.abuse.openapi_fuzz import run_schemathesis, send_complaints, wait_for_alert
 from reliability.abuse.pii_sweep import load_corpus, run_pii_sweep
 from reliability.abuse.target import Target, attached, own_stack
+from reliability.harness import finish, work_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SCHEMATHESIS = REPO_ROOT / ".venv-abuse" / "bin" / "schemathesis"
@@ -38,19 +35,13 @@ DEFAULT_SCHEMATHESIS = REPO_ROOT / ".venv-abuse" / "bin" / "schemathesis"
 def main() -> int:
     args = _parse_args()
     started = time.monotonic()
-    work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="carepulse-abuse-"))
-    work_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        with _target(args, work_dir) as target:
-            _log(f"abuse: attacking {target.url} (work dir {work_dir})")
-            summary = attack(target, args, work_dir)
-    finally:
-        if not args.keep:
-            shutil.rmtree(work_dir, ignore_errors=True)
-    summary["seconds"] = round(time.monotonic() - started)
-    summary["date"] = datetime.now(UTC).date().isoformat()
-    print(json.dumps(summary, ensure_ascii=False))
-    return 0 if summary["held"] else 1
+    with (
+        work_folder(args.work_dir, "carepulse-abuse-", args.keep) as work_dir,
+        _target(args, work_dir) as target,
+    ):
+        _log(f"abuse: attacking {target.url} (work dir {work_dir})")
+        summary = attack(target, args, work_dir)
+    return finish(summary, started)
 
 
 def attack(target: Target, args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:

@@ -4,14 +4,14 @@ every log line (the stack's log files), every span (its trace files) and every K
 
 import json
 import re
-import time
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 
+from reliability.kafka_snapshot import read_to_end
 from services.ingest.normalize import normalize_text
 from services.ingest.pii.digits import ascii_digits
 
@@ -85,45 +85,16 @@ def list_topics(bootstrap_servers: str) -> list[str]:
 def read_records(
     bootstrap_servers: str, topics: Iterable[str] | None = None, timeout_s: float = 60
 ) -> list[TopicRecord]:
-    """Each record of `topics` (default: all but the broker's internal ones).
-
-    Partitions are assigned, not subscribed (no consumer group, nothing committed), and read
-    from their start to the end offsets seen when reading began.
-    """
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
-    )
-    try:
-        names = sorted(topics) if topics is not None else sorted(consumer.topics())
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in names
-            if not topic.startswith("__")
-            for partition in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        records: list[TopicRecord] = []
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < end[tp] for tp in partitions):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"Kafka topics not read to their end within {timeout_s}s")
-            for batch in consumer.poll(timeout_ms=500, max_records=2000).values():
-                records += [
-                    TopicRecord(
-                        topic=record.topic,
-                        key=_text(record.key),
-                        value=_text(record.value),
-                        headers=tuple((name, _text(value)) for name, value in record.headers or ()),
-                    )
-                    for record in batch
-                ]
-        return records
-    finally:
-        consumer.close(autocommit=False)
+    """Each record of `topics` (default: all but the broker's internal ones), start to end."""
+    return [
+        TopicRecord(
+            topic=record.topic,
+            key=_text(record.key),
+            value=_text(record.value),
+            headers=tuple((name, _text(value)) for name, value in record.headers or ()),
+        )
+        for record in read_to_end(bootstrap_servers, topics, timeout_s=timeout_s)
+    ]
 
 
 def _text(value: bytes | None) -> str:

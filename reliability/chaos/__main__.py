@@ -8,15 +8,11 @@ fault held: nothing lost, nothing counted twice, no alert fired twice, the stack
 """
 
 import argparse
-import json
 import secrets
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC
 from typing import Any
 
 from carepulse.v1 import events_pb2
@@ -34,6 +30,7 @@ from reliability.chaos.topics import (
     wait_classified,
 )
 from reliability.chaos.traffic import Traffic
+from reliability.harness import finish, work_folder
 from servicekit.kafka.topics import ALERTS, MESSAGES_CLASSIFIED
 
 WARM_UP_S = 10.0
@@ -60,21 +57,13 @@ class Window:
 def main() -> int:
     args = _parse_args()
     started = time.monotonic()
-    work_dir = Path(args.work_dir or tempfile.mkdtemp(prefix="carepulse-chaos-"))
-    work_dir.mkdir(parents=True, exist_ok=True)
     wanted = {name.strip() for name in args.faults.split(",")} if args.faults else None
     faults = [f for f in all_faults() if wanted is None or f.name in wanted]
-    try:
+    with work_folder(args.work_dir, "carepulse-chaos-", args.keep) as work_dir:
         _log(f"chaos: starting a stack on ports shifted by {args.port_offset} ({work_dir})")
         with own_stack(work_dir, args.port_offset) as target:
             summary = run(target, faults, args.recovery_timeout)
-    finally:
-        if not args.keep:
-            shutil.rmtree(work_dir, ignore_errors=True)
-    summary["seconds"] = round(time.monotonic() - started)
-    summary["date"] = datetime.now(UTC).date().isoformat()
-    print(json.dumps(summary, ensure_ascii=False))
-    return 0 if summary["held"] else 1
+    return finish(summary, started)
 
 
 def run(target: Target, faults: list[Fault], recovery_timeout_s: float) -> dict[str, Any]:

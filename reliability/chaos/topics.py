@@ -5,11 +5,12 @@ from collections.abc import Collection
 
 import httpx
 from carepulse.v1 import events_pb2
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 from kafka.errors import KafkaError
 
 from local.stack import Stack
 from reliability.chaos.tally import counted_messages
+from reliability.kafka_snapshot import end_offsets, read_to_end
 from servicekit.kafka.topics import ALERTS, MESSAGES_CLASSIFIED
 from services.alert.events import state_name
 
@@ -20,38 +21,8 @@ def read_values(
     offsets: dict[TopicPartition, int] | None = None,
     timeout_s: float = 120,
 ) -> list[bytes]:
-    """Every record value of `topic` from `offsets` (default: the start) to its end now.
-
-    Partitions are assigned, not subscribed: no consumer group, nothing committed.
-    """
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        for tp in partitions:
-            consumer.seek(tp, (offsets or {}).get(tp, 0))
-        end = consumer.end_offsets(partitions)
-        values: list[bytes] = []
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < end[tp] for tp in partitions):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{topic} not read to its end within {timeout_s}s")
-            for batch in consumer.poll(timeout_ms=500, max_records=5000).values():
-                values += [record.value or b"" for record in batch]
-        return values
-    finally:
-        consumer.close(autocommit=False)
-
-
-def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        return dict(consumer.end_offsets(partitions))
-    finally:
-        consumer.close(autocommit=False)
+    """Every record value of `topic` from `offsets` (default: the start) to its end now."""
+    return [r.value or b"" for r in read_to_end(bootstrap, [topic], offsets, timeout_s)]
 
 
 def classified_ids(values: list[bytes]) -> list[str]:
@@ -90,4 +61,11 @@ def alert_counted(stack: Stack) -> int | None:
     return counted_messages(reply.text) if reply.status_code == 200 else None
 
 
-__all__ = ["ALERTS", "MESSAGES_CLASSIFIED", "alert_counted", "read_values", "wait_classified"]
+__all__ = [
+    "ALERTS",
+    "MESSAGES_CLASSIFIED",
+    "alert_counted",
+    "end_offsets",
+    "read_values",
+    "wait_classified",
+]
