@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
+from opentelemetry import trace
 from prometheus_client import start_http_server
 
 
@@ -22,3 +23,12 @@ def serve_metrics(host: str, port: int) -> MetricsEndpoint:
         return MetricsEndpoint(None)
     server, _thread = start_http_server(port, addr=host)
     return MetricsEndpoint(server)
+
+
+def trace_exemplar() -> dict[str, str] | None:
+    """The current sampled trace as an exemplar for a histogram observation, so a latency
+    bucket in Grafana links to a trace that was actually exported; None outside a span."""
+    context = trace.get_current_span().get_span_context()
+    if not (context.is_valid and context.trace_flags.sampled):
+        return None
+    return {"trace_id": format(context.trace_id, "032x")}
