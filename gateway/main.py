@@ -11,7 +11,7 @@ from gateway.server import GatewayServer
 from gateway.settings import GatewaySettings
 from gateway.upstreams import open_upstreams
 from servicekit.logging import configure_logging
-from servicekit.telemetry import setup_tracing
+from servicekit.telemetry import setup_telemetry
 
 SERVICE = "gateway"
 
@@ -26,7 +26,7 @@ def main() -> None:
         )
         sys.exit(f"gateway: invalid settings: {problems}")
     configure_logging(SERVICE, settings.log_level)
-    tracing = setup_tracing(SERVICE)
+    telemetry = setup_telemetry(SERVICE)
     upstreams = open_upstreams(settings)
     try:
         app = create_app(settings, upstreams)
@@ -42,7 +42,7 @@ def main() -> None:
         GatewayServer(config, on_exit=lambda: begin_shutdown(app)).run()
     finally:
         upstreams.close()
-        tracing.shutdown()
+        telemetry.shutdown()
 
 
 if __name__ == "__main__":

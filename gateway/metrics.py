@@ -13,6 +13,8 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from servicekit.metrics import trace_exemplar
+
 
 class GatewayMetrics:
     """One registry per app, so several apps (tests) never share or clash on series."""
@@ -74,4 +76,7 @@ class RequestMetrics:
             route = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
             self._metrics.requests.labels(route, method, str(status)).inc()
-            self._metrics.latency.labels(route, method).observe(time.perf_counter() - start)
+            # The request's server span is current: FastAPI's instrumentation wraps all middleware.
+            self._metrics.latency.labels(route, method).observe(
+                time.perf_counter() - start, exemplar=trace_exemplar()
+            )

@@ -5,6 +5,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from opentelemetry import metrics, trace
+from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+from opentelemetry.instrumentation.sqlalchemy.version import __version__ as instrumentation_version
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -25,8 +28,26 @@ def create_database_engine(url: str | None, default_sqlite_file: Path) -> Engine
             url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
         )
         event.listen(engine, "connect", _tune_sqlite)
-        return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    _trace_statements(engine)
+    return engine
+
+
+def _trace_statements(engine: Engine) -> None:
+    """A client span per statement: the SQL with its placeholders, never the bound values.
+
+    Own code around the package's EngineTracer because SQLAlchemyInstrumentor cannot run here:
+    it declares SQLAlchemy < 2.1, and with that check skipped it patches the asyncio extension,
+    which on 2.1 needs greenlet (not installed). EngineTracer is what it attaches to an engine.
+    """
+    scope = "opentelemetry.instrumentation.sqlalchemy"
+    connections = metrics.get_meter(scope, instrumentation_version).create_up_down_counter(
+        "db.client.connections.usage",
+        unit="connections",
+        description="Connections of the pool by state (idle, used).",
+    )
+    EngineTracer(trace.get_tracer(scope, instrumentation_version), engine, connections)  # type: ignore[no-untyped-call]
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -18,7 +18,7 @@ from servicekit.kafka.consumer import ConsumerLoop
 from servicekit.metrics import serve_metrics
 from servicekit.readiness import Check, Readiness
 from servicekit.settings import ServiceSettings
-from servicekit.telemetry import TracingHandle
+from servicekit.telemetry import TelemetryHandle
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ EXIT_SHUTDOWN_TIMEOUT = 70
 class ServiceSpec:
     name: str
     settings: ServiceSettings
-    tracing: TracingHandle
+    telemetry: TelemetryHandle
     service_names: Sequence[str] = ()
     registrations: Sequence[Registration] = ()
     consumers: Sequence[ConsumerLoop[Any]] = ()
@@ -84,7 +84,7 @@ def run_service(spec: ServiceSpec) -> int:
     for close in spec.closers:
         close()
     metrics.close()
-    spec.tracing.shutdown()
+    spec.telemetry.shutdown()
     log.info("stopped", extra={"service": spec.name})
     return EXIT_WORKER_FAILED if failed.is_set() else 0
 

@@ -1,7 +1,7 @@
-"""GET /metrics in the Prometheus text format."""
+"""GET /metrics as the scraper asks: OpenMetrics (which carries exemplars) or Prometheus text."""
 
-from fastapi import APIRouter
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter, Request
+from prometheus_client.exposition import choose_encoder
 from starlette.responses import Response
 
 from gateway.metrics import GatewayMetrics
@@ -11,8 +11,9 @@ def metrics_router(metrics: GatewayMetrics) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/metrics", response_class=Response)
-    def scrape() -> Response:
+    def scrape(request: Request) -> Response:
         """Request counts and latency by route, rate-limited requests, open streams."""
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        encode, content_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encode(metrics.registry), media_type=content_type)
 
     return router

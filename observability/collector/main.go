@@ -16,7 +16,7 @@ import (
 func main() {
 	info := component.BuildInfo{
 		Command:     "carepulse-otelcol",
-		Description: "CarePulse OpenTelemetry Collector (otlp, memory_limiter, batch, attributes, redaction, spanmetrics, zipkin, prometheus)",
+		Description: "CarePulse OpenTelemetry Collector (otlp, memory_limiter, batch, attributes, redaction, spanmetrics, zipkin, prometheus, debug)",
 		Version:     "0.148.0-carepulse",
 	}
 

@@ -7,6 +7,8 @@ from typing import Any
 import grpc
 from prometheus_client import Counter, Histogram
 
+from servicekit.metrics import trace_exemplar
+
 HANDLED = Counter("carepulse_grpc_server_handled_total", "RPCs completed.", ["method", "code"])
 LATENCY = Histogram(
     "carepulse_grpc_server_handling_seconds", "Time to complete an RPC.", ["method"]
@@ -55,4 +57,5 @@ class MetricsInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
 def _observe(method: str, context: grpc.ServicerContext, start: float) -> None:
     code = context.code() or grpc.StatusCode.OK
     HANDLED.labels(method, code.name).inc()
-    LATENCY.labels(method).observe(time.perf_counter() - start)
+    # Inside the server span of OpenTelemetry's interceptor, which wraps this one.
+    LATENCY.labels(method).observe(time.perf_counter() - start, exemplar=trace_exemplar())

@@ -8,6 +8,12 @@ idempotent by message id, which makes redelivery harmless.
 Rebalances: when partitions are revoked the loop commits what it finished for them and drops
 what it did not, so their next owner resumes exactly at the first unfinished record; newly
 assigned partitions resume from their committed offsets.
+
+Tracing: one "<topic> process" CONSUMER span per batch, our own code. The kafka-python
+instrumentation traces KafkaConsumer.__next__, one record at a time, and this loop polls
+batches, which bypasses it. A batch serves many producers' traces, so its span is the child of
+none and links to each record's producer span instead (messaging semantic conventions for
+batch processing), with the record's partition, offset and message id on the link.
 """
 
 import logging
@@ -15,6 +21,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -24,12 +31,27 @@ from kafka.consumer.fetcher import ConsumerRecord as KafkaRecord
 from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.semconv._incubating.attributes.messaging_attributes import (
+    MESSAGING_BATCH_MESSAGE_COUNT,
+    MESSAGING_CONSUMER_GROUP_NAME,
+    MESSAGING_DESTINATION_NAME,
+    MESSAGING_DESTINATION_PARTITION_ID,
+    MESSAGING_KAFKA_OFFSET,
+    MESSAGING_MESSAGE_ID,
+    MESSAGING_OPERATION_NAME,
+    MESSAGING_OPERATION_TYPE,
+    MESSAGING_SYSTEM,
+    MessagingOperationTypeValues,
+    MessagingSystemValues,
+)
+from opentelemetry.trace import Link, Span, SpanKind
+from opentelemetry.util.types import AttributeValue
 from prometheus_client import Counter, Histogram
 
 from servicekit.backoff import Backoff
 from servicekit.failures import describe_failure
 from servicekit.kafka import headers as hdr
+from servicekit.kafka.lag import ConsumerLag
 from servicekit.kafka.producer import DeliveryFailed, EventProducer, quiet_client_logs
 from servicekit.kafka.topics import dead_letter_topic
 from servicekit.settings import KafkaSettings
@@ -78,6 +100,24 @@ class InboundRecord(Generic[T]):
     def trace_context(self) -> Context:
         return hdr.extract_context(self.headers)
 
+    def continue_trace(self) -> AbstractContextManager[None]:
+        """While open, what is published belongs to this record's trace, not the batch's: wrap
+        the publishing of this record's outputs in it, so a message is one trace end to end."""
+        return hdr.continuing_trace(self.headers)
+
+    def producer_link(self) -> Link | None:
+        """A link to the span that produced this record; None when it came without one."""
+        producer = trace.get_current_span(self.trace_context).get_span_context()
+        if not producer.is_valid:
+            return None
+        attributes: dict[str, AttributeValue] = {
+            MESSAGING_DESTINATION_PARTITION_ID: str(self.partition),
+            MESSAGING_KAFKA_OFFSET: self.offset,
+        }
+        if self.message_id:
+            attributes[MESSAGING_MESSAGE_ID] = self.message_id
+        return Link(producer, attributes)
+
 
 class BatchProcessor(Protocol[T]):
     def process(self, records: Sequence[InboundRecord[T]]) -> list["Future[None]"]:
@@ -109,6 +149,7 @@ class ConsumerLoop(Generic[T]):
         self._finished: dict[TopicPartition, int] = {}
         self._finished_lock = threading.Lock()
         self._group_id = group_id
+        self._lag = ConsumerLag(group_id, topic)
         self._consumer: KafkaConsumer = None  # connected by run(): see _connect()
 
     @property
@@ -126,6 +167,7 @@ class ConsumerLoop(Generic[T]):
                     timeout_ms=int(self._settings.poll_timeout_s * 1000),
                     max_records=self._settings.max_batch,
                 )
+                self._lag.update(self._consumer)
                 records = [record for batch in batches.values() for record in batch]
                 if records:
                     with BATCH_SECONDS.labels(self._topic).time():
@@ -134,6 +176,7 @@ class ConsumerLoop(Generic[T]):
             # Leaves the group now rather than at session timeout; the revocation this
             # triggers commits whatever is finished and still uncommitted.
             self._consumer.close(autocommit=False)
+            self._lag.clear()
 
     def _connect(self) -> bool:
         """Create the client, waiting for the broker as long as it takes; False on stop()."""
@@ -176,17 +219,7 @@ class ConsumerLoop(Generic[T]):
             except DecodeError as error:
                 reason = f"cannot decode {self._message_type.DESCRIPTOR.full_name}: {error}"
                 published.append(self._dead_letter(record, reason, attempts=1))
-        links = [Link(trace.get_current_span(r.trace_context).get_span_context()) for r in decoded]
-        with tracer.start_as_current_span(
-            f"{self._topic} process",
-            kind=SpanKind.CONSUMER,
-            links=links,  # links, not parents: one batch serves many producers' traces
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.source.name": self._topic,
-                "messaging.batch.message_count": len(records),
-            },
-        ):
+        with self._process_span(len(records), decoded):
             try:
                 published += self._process_with_retries(decoded, records)
             except TransientFailure as failure:
@@ -210,6 +243,24 @@ class ConsumerLoop(Generic[T]):
                 self._finished[partition] = max(offset, self._finished.get(partition, 0))
         self._commit_finished()
         RECORDS_CONSUMED.labels(self._topic).inc(len(records))
+
+    def _process_span(
+        self, message_count: int, decoded: list[InboundRecord[T]]
+    ) -> AbstractContextManager[Span]:
+        links = [link for record in decoded if (link := record.producer_link()) is not None]
+        return tracer.start_as_current_span(
+            f"{self._topic} process",
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes={
+                MESSAGING_SYSTEM: MessagingSystemValues.KAFKA.value,
+                MESSAGING_DESTINATION_NAME: self._topic,
+                MESSAGING_OPERATION_TYPE: MessagingOperationTypeValues.PROCESS.value,
+                MESSAGING_OPERATION_NAME: "process",
+                MESSAGING_CONSUMER_GROUP_NAME: self._group_id,
+                MESSAGING_BATCH_MESSAGE_COUNT: message_count,
+            },
+        )
 
     def _commit_finished(self) -> None:
         with self._finished_lock:
@@ -330,16 +381,20 @@ class ConsumerLoop(Generic[T]):
                 "reason": reason,
             },
         )
-        headers = [(k, v or b"") for k, v in record.headers or ()] + [
+        original = [(k, v or b"") for k, v in record.headers or ()]
+        headers = [
+            *hdr.without_trace_context(original),
             (hdr.DLQ_ERROR, reason.encode()),
             (hdr.DLQ_SOURCE_TOPIC, self._topic.encode()),
             (hdr.DLQ_SOURCE_PARTITION, str(record.partition).encode()),
             (hdr.DLQ_SOURCE_OFFSET, str(record.offset).encode()),
             (hdr.DLQ_ATTEMPTS, str(attempts).encode()),
         ]
-        return self._producer.publish_raw(
-            dead_letter_topic(self._topic), record.key, record.value, headers
-        )
+        # Sent in the record's own trace: its dead letter is the next step of that message.
+        with hdr.continuing_trace(hdr.headers_as_dict(original)):
+            return self._producer.publish_raw(
+                dead_letter_topic(self._topic), record.key, record.value, headers
+            )
 
     def _rewind(self, records: list[KafkaRecord], delay_s: float) -> None:
         first: dict[TopicPartition, int] = {}

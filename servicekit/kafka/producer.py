@@ -1,4 +1,8 @@
-"""A durable producer: acks=all + idempotence, a future per record, trace context in headers."""
+"""A durable producer: acks=all + idempotence, a future per record.
+
+Each send's span and the trace context in the record's headers come from the kafka-python
+instrumentation (tracing.py).
+"""
 
 import logging
 import threading
@@ -6,19 +10,23 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
+from typing import NamedTuple
 
 from google.protobuf.message import Message
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind
+from prometheus_client import Counter
 
 from servicekit.kafka.headers import RecordHeaders, event_headers
-from servicekit.pseudonym import Pseudonymizer
 from servicekit.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
-tracer = trace.get_tracer(__name__)
+
+PRODUCE_ERRORS = Counter(
+    "carepulse_kafka_produce_errors_total",
+    "Records the broker refused or did not acknowledge in time.",
+    ["topic"],
+)
 
 # How long a publish may block its caller for the broker or a topic's metadata: a broker down
 # fails the record within this instead of holding a gRPC call, and the caller retries.
@@ -37,41 +45,29 @@ class DeliveryFailed(Exception):
     """A record was not acknowledged by the broker; the caller must not commit its input."""
 
 
+class _InFlight(NamedTuple):
+    client: KafkaProducer
+    topic: str
+
+
 class EventProducer:
-    def __init__(
-        self,
-        settings: KafkaSettings,
-        client_id: str,
-        pseudonymize: Pseudonymizer | None = None,
-    ) -> None:
+    def __init__(self, settings: KafkaSettings, client_id: str) -> None:
         quiet_client_logs()
-        # Record keys are conversation or customer ids: spans carry their pseudonyms only.
-        self._pseudonymize = pseudonymize or Pseudonymizer.from_environment()
         self._bootstrap_servers = settings.bootstrap_servers
         self._client_id = client_id
         self._delivery_timeout_s = settings.delivery_timeout_s
         self._producer: KafkaProducer | None = None  # connected on first use: see _client()
         self._producer_lock = threading.Lock()
         self._connect_again_at = 0.0
-        # Our futures not yet settled, with the client their record went to.
-        self._unsettled: dict[Future[None], KafkaProducer] = {}
+        # Our futures not yet settled, with the client and topic their record went to.
+        self._unsettled: dict[Future[None], _InFlight] = {}
         self._unsettled_lock = threading.Lock()
         self._probe: KafkaAdminClient | None = None
         self._probe_lock = threading.Lock()
 
     def publish(self, topic: str, *, key: str, message: Message, message_id: str) -> "Future[None]":
         """Send a protobuf event; the future completes when the broker has it durably."""
-        with tracer.start_as_current_span(
-            f"{topic} publish",
-            kind=SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.destination.name": topic,
-                "messaging.message.id": message_id,
-                "messaging.kafka.message.key": self._pseudonymize(key),
-            },
-        ):
-            headers = event_headers(message, message_id)
+        headers = event_headers(message, message_id)
         return self.publish_raw(topic, key.encode(), message.SerializeToString(), headers)
 
     def publish_raw(
@@ -82,10 +78,11 @@ class EventProducer:
             producer = self._client()
             sent = producer.send(topic, value=value, key=key, headers=headers)
         except KafkaError as error:  # no broker, or no metadata for the topic, within 5 s
+            PRODUCE_ERRORS.labels(topic).inc()
             future.set_exception(DeliveryFailed(f"{topic}: {error}"))
             return future
         with self._unsettled_lock:
-            self._unsettled[future] = producer
+            self._unsettled[future] = _InFlight(producer, topic)
 
         def acknowledged(_metadata: object) -> None:
             self._settle(future, None)
@@ -180,11 +177,13 @@ class EventProducer:
     def _settle(self, future: "Future[None]", error: DeliveryFailed | None) -> None:
         """Complete one of our futures, once: whoever takes it out of _unsettled does."""
         with self._unsettled_lock:
-            if self._unsettled.pop(future, None) is None:
-                return
+            in_flight = self._unsettled.pop(future, None)
+        if in_flight is None:
+            return
         if error is None:
             future.set_result(None)
         else:
+            PRODUCE_ERRORS.labels(in_flight.topic).inc()
             future.set_exception(error)
 
     def _replace_wedged(self, producer: KafkaProducer) -> None:
@@ -197,7 +196,7 @@ class EventProducer:
                 return  # already replaced
             self._producer = None
         with self._unsettled_lock:
-            stranded = [f for f, sent_to in self._unsettled.items() if sent_to is producer]
+            stranded = [f for f, sent in self._unsettled.items() if sent.client is producer]
         log.warning("producer reset after an expired delivery", extra={"failed": len(stranded)})
         for future in stranded:
             self._settle(future, DeliveryFailed("delivery expired; the client was reset, retry"))

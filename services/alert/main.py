@@ -13,7 +13,7 @@ from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade_to_head
 from servicekit.periodic import PeriodicThread
 from servicekit.runtime import ServiceSpec, run_service
-from servicekit.telemetry import setup_tracing
+from servicekit.telemetry import setup_telemetry
 from services.alert.aggregation import MessageCounter
 from services.alert.alertmanager import AlertmanagerDestination, OpenAlertRepeater
 from services.alert.bucket_closer import BucketCloser
@@ -43,7 +43,7 @@ PRUNE_INTERVAL_S = 3600.0
 def main() -> int:
     settings = AlertSettings()
     configure_logging("alert", settings.log_level)
-    tracing = setup_tracing("alert")
+    telemetry = setup_telemetry("alert")
     engine = create_database_engine(settings.database_url, settings.sqlite_path)
     feed = EventFeed()
     http = httpx.Client(timeout=settings.notification_timeout_seconds)
@@ -127,7 +127,7 @@ def main() -> int:
         ServiceSpec(
             name="alert",
             settings=settings,
-            tracing=tracing,
+            telemetry=telemetry,
             service_names=[alert_pb2.DESCRIPTOR.services_by_name["AlertService"].full_name],
             registrations=[
                 lambda server: alert_pb2_grpc.add_AlertServiceServicer_to_server(servicer, server)

@@ -11,6 +11,7 @@ from servicekit.kafka.producer import EventProducer
 from servicekit.kafka.topics import MESSAGES_CLASSIFIED
 from services.classify.conversions import to_classification
 from services.classify.engine import ClassificationEngine
+from services.classify.metrics import count_classified
 
 
 class ClassifyProcessor:
@@ -24,16 +25,22 @@ class ClassifyProcessor:
         predictions = self._engine.classify([record.value.text for record in records])
         now = Timestamp()
         now.GetCurrentTime()
-        return [
-            self._producer.publish(
-                MESSAGES_CLASSIFIED,
-                key=record.value.conversation_id,
-                message=events_pb2.ClassifiedMessage(
-                    message=record.value,
-                    classification=to_classification(prediction),
-                    classified_at=now,
-                ),
-                message_id=record.value.message_id,
-            )
-            for record, prediction in zip(records, predictions, strict=True)
-        ]
+        published: list[Future[None]] = []
+        for record, prediction in zip(records, predictions, strict=True):
+            # The classified message's send span continues the raw message's trace, where
+            # ingest's send span is: one trace from the chat to recommend and alert.
+            with record.continue_trace():
+                published.append(
+                    self._producer.publish(
+                        MESSAGES_CLASSIFIED,
+                        key=record.value.conversation_id,
+                        message=events_pb2.ClassifiedMessage(
+                            message=record.value,
+                            classification=to_classification(prediction),
+                            classified_at=now,
+                        ),
+                        message_id=record.value.message_id,
+                    )
+                )
+        count_classified(predictions)
+        return published

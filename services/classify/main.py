@@ -7,7 +7,7 @@ from servicekit.kafka.producer import EventProducer
 from servicekit.kafka.topics import MESSAGES_RAW
 from servicekit.logging import configure_logging
 from servicekit.runtime import ServiceSpec, run_service
-from servicekit.telemetry import setup_tracing
+from servicekit.telemetry import setup_telemetry
 from services.classify.bundle import load_bundle
 from services.classify.consumer import ClassifyProcessor
 from services.classify.engine import ClassificationEngine
@@ -40,7 +40,7 @@ def build_servicer(engine: ClassificationEngine, settings: ClassifySettings) -> 
 def main() -> int:
     settings = ClassifySettings()
     configure_logging("classify", settings.log_level)
-    tracing = setup_tracing("classify")
+    telemetry = setup_telemetry("classify")
     engine = build_engine(settings)
     producer = EventProducer(settings.kafka, client_id="classify")
     servicer = build_servicer(engine, settings)
@@ -56,7 +56,7 @@ def main() -> int:
         ServiceSpec(
             name="classify",
             settings=settings,
-            tracing=tracing,
+            telemetry=telemetry,
             service_names=[classify_pb2.DESCRIPTOR.services_by_name["ClassifyService"].full_name],
             registrations=[
                 lambda server: classify_pb2_grpc.add_ClassifyServiceServicer_to_server(

@@ -5,7 +5,7 @@ from carepulse.v1 import ingest_pb2, ingest_pb2_grpc
 from servicekit.kafka.producer import EventProducer
 from servicekit.logging import configure_logging
 from servicekit.runtime import ServiceSpec, run_service
-from servicekit.telemetry import setup_tracing
+from servicekit.telemetry import setup_telemetry
 from services.ingest.dedup import DuplicateWindow
 from services.ingest.pipeline import IngestPipeline
 from services.ingest.server import IngestServicer
@@ -15,7 +15,7 @@ from services.ingest.settings import IngestSettings
 def main() -> int:
     settings = IngestSettings()
     configure_logging("ingest", settings.log_level)
-    tracing = setup_tracing("ingest")
+    telemetry = setup_telemetry("ingest")
     producer = EventProducer(settings.kafka, client_id="ingest")
     dedup = DuplicateWindow(settings.dedup_window_s, settings.dedup_max_entries)
     servicer = IngestServicer(
@@ -30,7 +30,7 @@ def main() -> int:
         ServiceSpec(
             name="ingest",
             settings=settings,
-            tracing=tracing,
+            telemetry=telemetry,
             service_names=[ingest_pb2.DESCRIPTOR.services_by_name["IngestService"].full_name],
             registrations=[
                 lambda server: ingest_pb2_grpc.add_IngestServiceServicer_to_server(servicer, server)

@@ -13,7 +13,7 @@ from servicekit.logging import configure_logging
 from servicekit.migrations import upgrade_to_head
 from servicekit.periodic import PeriodicThread
 from servicekit.runtime import ServiceSpec, run_service
-from servicekit.telemetry import setup_tracing
+from servicekit.telemetry import setup_telemetry
 from services.recommend.consumers import FeedbackProcessor, PreparedSuggestionsProcessor
 from services.recommend.embeddings import build_ranker
 from services.recommend.feedback import FeedbackStore
@@ -29,7 +29,7 @@ from textencoder import SentenceEncoder
 def main() -> int:
     settings = RecommendSettings()
     configure_logging("recommend", settings.log_level)
-    tracing = setup_tracing("recommend")
+    telemetry = setup_telemetry("recommend")
     database = create_database_engine(settings.database_url, settings.sqlite_path)
     upgrade_to_head(database, RECOMMEND_MIGRATIONS)  # before anything reads or writes
     store = FeedbackStore(database)
@@ -74,7 +74,7 @@ def main() -> int:
         ServiceSpec(
             name="recommend",
             settings=settings,
-            tracing=tracing,
+            telemetry=telemetry,
             service_names=[recommend_pb2.DESCRIPTOR.services_by_name["RecommendService"].full_name],
             registrations=[
                 lambda server: recommend_pb2_grpc.add_RecommendServiceServicer_to_server(
