@@ -18,6 +18,12 @@ STATES: dict[AlertStateName, events_pb2.AlertState] = {
 }
 
 
+class ExampleTrace(BaseModel):
+    message_id: str
+    trace_id: str = Field(description="W3C trace id (32 hex digits): search it in the trace UI.")
+    span_id: str = Field(description="Classify's send span of the message, in that trace.")
+
+
 class Evidence(BaseModel):
     negative_count: int
     total_count: int
@@ -26,6 +32,9 @@ class Evidence(BaseModel):
     window_start: datetime | None
     window_end: datetime | None
     example_message_ids: list[str]
+    example_traces: list[ExampleTrace] = Field(
+        description="Where the example messages' traces are (those that carried a trace)."
+    )
 
 
 class Acknowledgement(BaseModel):
@@ -64,6 +73,12 @@ class Alert(BaseModel):
                 window_start=from_timestamp(evidence.window_start),
                 window_end=from_timestamp(evidence.window_end),
                 example_message_ids=list(evidence.example_message_ids),
+                example_traces=[
+                    ExampleTrace(
+                        message_id=trace.message_id, trace_id=trace.trace_id, span_id=trace.span_id
+                    )
+                    for trace in evidence.example_traces
+                ],
             ),
             opened_at=from_timestamp(alert.opened_at),
             updated_at=from_timestamp(alert.updated_at),

@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.alert.alerts import SeriesKey
+from services.alert.alerts import SeriesKey, SpanRef
 from services.alert.buckets import BucketTally, bucket_start_of
 from services.alert.metrics import MESSAGES
 from services.alert.store import AlertStore
@@ -19,6 +19,7 @@ class Observation:
     series: SeriesKey
     received_at: datetime
     negative: bool
+    producer_span: SpanRef | None = None  # kept with the message if it becomes an example
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,11 @@ class MessageCounter:
                     bucket = closed + self._width
                     late[observation.series] += 1
                 tally = tallies.setdefault((observation.series, bucket), BucketTally())
-                tally.add(observation.message_id, negative=observation.negative)
+                tally.add(
+                    observation.message_id,
+                    negative=observation.negative,
+                    producer_span=observation.producer_span,
+                )
             tx.add_to_open_buckets(tallies)
         result = CountResult(
             counted=len(fresh),

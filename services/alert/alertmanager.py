@@ -80,6 +80,10 @@ def alertmanager_alert(
         "description": description,
         "alert_id": alert.alert_id,
     }
+    if evidence.example_traces:
+        # Annotations are strings: the trace ids, space-separated, to paste into a trace UI.
+        trace_ids = (trace.trace_id for trace in evidence.example_traces)
+        annotations["example_trace_ids"] = " ".join(trace_ids)
     if alert.HasField("acknowledgement"):
         annotations["acknowledged_by"] = alert.acknowledgement.operator
     return {

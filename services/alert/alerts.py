@@ -32,6 +32,25 @@ class Severity(enum.Enum):
 
 
 @dataclass(frozen=True)
+class SpanRef:
+    """A span by its W3C ids in lower-case hex, the form trace stores are searched by."""
+
+    trace_id: str  # 32 hex digits
+    span_id: str  # 16 hex digits
+
+
+@dataclass(frozen=True)
+class ExampleMessage:
+    """A negative message kept as evidence, and where its trace is."""
+
+    message_id: str
+    # The span that produced its messages.classified record: from there an operator follows
+    # the message's trace back through classify and ingest to the request that sent it.
+    # None when the record carried no trace context.
+    producer_span: SpanRef | None = None
+
+
+@dataclass(frozen=True)
 class Evidence:
     """What made the detector fire, accumulated over the incident's spiking buckets."""
 
@@ -41,7 +60,11 @@ class Evidence:
     score: float  # the highest detector score seen during the incident, in [0, 1]
     window_start: datetime
     window_end: datetime
-    example_message_ids: tuple[str, ...]
+    examples: tuple[ExampleMessage, ...]  # at most MAX_EXAMPLE_MESSAGE_IDS
+
+    @property
+    def example_message_ids(self) -> tuple[str, ...]:
+        return tuple(example.message_id for example in self.examples)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from services.alert.alerts import Alert, SeriesKey
 from services.alert.buckets import BucketTally, bucket_start_of
 from services.alert.lifecycle import AlertLifecycle, ClosedBucket
 from services.alert.metrics import ALERTS_OPENED, BUCKETS_CLOSED, OPEN_ALERTS
+from services.alert.negative_ratio import TopicNegativeRatios
+from services.alert.spans import judging_bucket, record_verdict
 from services.alert.spike import BucketCounts, NegativeSpikeMonitor, SpikeConfig
 from services.alert.store import AlertStore, AlertTransaction, SeriesState
 
@@ -47,6 +49,7 @@ class BucketCloser:
         self._lateness = allowed_lateness
         self._not_before = not_before
         self._clock = clock
+        self._negative_ratios = TopicNegativeRatios()
 
     def close_due(self) -> CloseResult:
         now = self._clock()
@@ -56,11 +59,13 @@ class BucketCloser:
         last_due = bucket_start_of(now - self._lateness - self._width, self._width)
         for series in self._store.series_with_due_buckets(last_due, self._width):
             with self._store.transaction() as tx:
-                closed, opened = self._close_series(tx, series, last_due, now)
+                closed, opened, last = self._close_series(tx, series, last_due, now)
             # Counted only once committed: a rolled-back series is retried on the next tick.
             BUCKETS_CLOSED.inc(closed)
             for alert in opened:
                 ALERTS_OPENED.labels(alert.series.topic, alert.severity.value).inc()
+            if last is not None:
+                self._negative_ratios.bucket_closed(series, last.start, last.tally)
             result.buckets_closed += closed
             result.alerts_opened += opened
         if result.buckets_closed:
@@ -69,7 +74,8 @@ class BucketCloser:
 
     def _close_series(
         self, tx: AlertTransaction, series: SeriesKey, last_due: datetime, now: datetime
-    ) -> tuple[int, list[Alert]]:
+    ) -> tuple[int, list[Alert], ClosedBucket | None]:
+        """Buckets closed, alerts opened, and the last bucket closed."""
         state = tx.series_state(series)
         pending = tx.open_buckets_through(series, last_due)
         if state is not None:
@@ -79,23 +85,25 @@ class BucketCloser:
             first = min(pending)
             monitor = NegativeSpikeMonitor(self._spike_config)
         else:
-            return 0, []
+            return 0, [], None
         if first > last_due:
-            return 0, []
+            return 0, [], None
         opened: list[Alert] = []
-        start, closed = first, 0
+        start, closed, bucket = first, 0, None
         while start <= last_due:
-            tally = pending.get(start, BucketTally())
-            verdict = monitor.observe(BucketCounts(start, tally.negative, tally.total))
-            bucket = ClosedBucket(start, start + self._width, tally)
-            alert = self._lifecycle.on_bucket_closed(tx, series, bucket, verdict, now)
+            bucket = ClosedBucket(start, start + self._width, pending.get(start, BucketTally()))
+            with judging_bucket(series, bucket.start, bucket.tally) as span:
+                counts = BucketCounts(start, bucket.tally.negative, bucket.tally.total)
+                verdict = monitor.observe(counts)
+                record_verdict(span, verdict)
+                alert = self._lifecycle.on_bucket_closed(tx, series, bucket, verdict, now)
             if alert is not None:
                 opened.append(alert)
             start += self._width
             closed += 1
         tx.delete_open_buckets_through(series, last_due)
         tx.save_series_state(series, SeriesState(monitor.to_state(), last_due))
-        return closed, opened
+        return closed, opened, bucket
 
     def _restore_monitor(self, series: SeriesKey, state: SeriesState) -> NegativeSpikeMonitor:
         try:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from services.alert.alerts import MAX_EXAMPLE_MESSAGE_IDS
+from services.alert.alerts import MAX_EXAMPLE_MESSAGE_IDS, ExampleMessage, SpanRef
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -18,17 +18,21 @@ def bucket_start_of(moment: datetime, width: timedelta) -> datetime:
 class BucketTally:
     negative: int = 0
     total: int = 0
-    example_message_ids: list[str] = field(default_factory=list)
+    examples: list[ExampleMessage] = field(default_factory=list)  # the first negatives
 
-    def add(self, message_id: str, *, negative: bool) -> None:
+    @property
+    def example_message_ids(self) -> list[str]:
+        return [example.message_id for example in self.examples]
+
+    def add(self, message_id: str, *, negative: bool, producer_span: SpanRef | None = None) -> None:
         self.total += 1
         if negative:
             self.negative += 1
-            if len(self.example_message_ids) < MAX_EXAMPLE_MESSAGE_IDS:
-                self.example_message_ids.append(message_id)
+            if len(self.examples) < MAX_EXAMPLE_MESSAGE_IDS:
+                self.examples.append(ExampleMessage(message_id, producer_span))
 
     def merge(self, other: "BucketTally") -> None:
         self.negative += other.negative
         self.total += other.total
-        room = MAX_EXAMPLE_MESSAGE_IDS - len(self.example_message_ids)
-        self.example_message_ids += other.example_message_ids[: max(room, 0)]
+        room = MAX_EXAMPLE_MESSAGE_IDS - len(self.examples)
+        self.examples += other.examples[: max(room, 0)]

@@ -5,11 +5,12 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 
 from carepulse.v1 import events_pb2
+from opentelemetry import trace
 
 from servicekit.database import outages_are_transient
 from servicekit.kafka.consumer import InboundRecord
 from services.alert.aggregation import MessageCounter, Observation
-from services.alert.alerts import SeriesKey
+from services.alert.alerts import SeriesKey, SpanRef
 
 
 class ClassifiedMessageProcessor:
@@ -48,4 +49,15 @@ def to_observation(record: InboundRecord[events_pb2.ClassifiedMessage]) -> Obser
         series=SeriesKey(topic=classified.classification.intent, channel=message.channel),
         received_at=received_at,
         negative=classified.classification.sentiment == events_pb2.SENTIMENT_NEGATIVE,
+        producer_span=producer_span_of(record),
+    )
+
+
+def producer_span_of(record: InboundRecord[events_pb2.ClassifiedMessage]) -> SpanRef | None:
+    """The span that produced the record, from its W3C trace context headers."""
+    context = trace.get_current_span(record.trace_context).get_span_context()
+    if not context.is_valid:
+        return None
+    return SpanRef(
+        trace_id=format(context.trace_id, "032x"), span_id=format(context.span_id, "016x")
     )

@@ -33,6 +33,15 @@ def to_alert_message(alert: Alert) -> events_pb2.Alert:
             window_start=to_timestamp(evidence.window_start),
             window_end=to_timestamp(evidence.window_end),
             example_message_ids=list(evidence.example_message_ids),
+            example_traces=[
+                events_pb2.MessageTrace(
+                    message_id=example.message_id,
+                    trace_id=example.producer_span.trace_id,
+                    span_id=example.producer_span.span_id,
+                )
+                for example in evidence.examples
+                if example.producer_span is not None
+            ],
         ),
         opened_at=to_timestamp(alert.opened_at),
         updated_at=to_timestamp(alert.updated_at),

@@ -1,6 +1,6 @@
 """The alert service's Prometheus metrics."""
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 ALERTS_OPENED = Counter(
     "carepulse_alerts_opened_total", "Alerts opened (one per incident).", ["topic", "severity"]
@@ -27,4 +27,18 @@ NOTIFICATIONS_DEAD_LETTERED = Counter(
     "carepulse_alert_notifications_dead_lettered_total",
     "Lifecycle events given up on after the last attempt (see alert_deliveries).",
     ["kind"],
+)
+# The dashboards chart it per topic: channels are added up (see negative_ratio.py).
+NEGATIVE_RATIO = Gauge(
+    "carepulse_alert_negative_ratio",
+    "Negative share (0..1) of each topic's last closed bucket, all channels together; "
+    "absent while the topic has no messages.",
+    ["topic"],
+)
+TIME_TO_ACKNOWLEDGE = Histogram(
+    "carepulse_alert_time_to_acknowledge_seconds",
+    "From an alert opening to an operator acknowledging it.",
+    ["severity"],
+    # From "on it at once" to "next morning".
+    buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400),
 )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 
 
@@ -50,6 +51,10 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 metadata = MetaData()
 
+# `example_traces`: [{"message_id", "trace_id", "span_id"}] for the examples whose record
+# carried trace context. Rows written before revision 0002 have none.
+NO_EXAMPLE_TRACES = text("'[]'")
+
 # Every message already counted: a redelivered message is recognised by its id.
 processed_messages = Table(
     "processed_messages",
@@ -68,6 +73,7 @@ open_buckets = Table(
     Column("negative_count", Integer, nullable=False),
     Column("total_count", Integer, nullable=False),
     Column("example_message_ids", JSON, nullable=False),  # a few negative messages' ids
+    Column("example_traces", JSON, nullable=False, server_default=NO_EXAMPLE_TRACES),
 )
 
 # One row per (topic, channel): the spike monitor's state as of its last closed bucket.
@@ -95,6 +101,7 @@ alerts = Table(
     Column("window_start", UtcDateTime, nullable=False),
     Column("window_end", UtcDateTime, nullable=False),
     Column("example_message_ids", JSON, nullable=False),
+    Column("example_traces", JSON, nullable=False, server_default=NO_EXAMPLE_TRACES),
     Column("opened_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("resolved_at", UtcDateTime),

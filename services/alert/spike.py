@@ -108,6 +108,7 @@ class SpikeVerdict:
     baseline_negatives: float  # negatives expected in this bucket
     expected_ratio: float  # normal negative share at this time of day/week
     fold: float  # observed negatives / expected negatives
+    bucket_spiked: bool  # this bucket met the spike condition (alone or as the sustained window)
     new_alert: bool  # this bucket opened an episode: publish an alert
     resolved: bool  # this bucket closed an episode
     sustained: bool = False  # the last sustained_buckets buckets together spiked
@@ -206,6 +207,7 @@ class NegativeSpikeMonitor:
             baseline_negatives=expected,
             expected_ratio=odds / (1.0 + odds),
             fold=fold,
+            bucket_spiked=condition,
             new_alert=new_alert,
             resolved=resolved,
             sustained=sustained,

@@ -34,8 +34,10 @@ from services.alert.alerts import (
     Alert,
     AlertState,
     Evidence,
+    ExampleMessage,
     SeriesKey,
     Severity,
+    SpanRef,
 )
 from services.alert.buckets import BucketTally
 from services.alert.deliveries import DeliveryState
@@ -255,7 +257,7 @@ class AlertTransaction:
                         bucket_start=bucket_start,
                         negative_count=tally.negative,
                         total_count=tally.total,
-                        example_message_ids=tally.example_message_ids,
+                        **_examples_values(tally.examples),
                     )
                 )
                 continue
@@ -267,7 +269,7 @@ class AlertTransaction:
                 .values(
                     negative_count=merged.negative,
                     total_count=merged.total,
-                    example_message_ids=merged.example_message_ids,
+                    **_examples_values(merged.examples),
                 )
             )
 
@@ -406,8 +408,34 @@ def _tally_from_row(row: RowMapping) -> BucketTally:
     return BucketTally(
         negative=row["negative_count"],
         total=row["total_count"],
-        example_message_ids=list(row["example_message_ids"]),
+        examples=_examples_from_row(row),
     )
+
+
+def _examples_values(examples: Sequence[ExampleMessage]) -> dict[str, Any]:
+    return {
+        "example_message_ids": [example.message_id for example in examples],
+        "example_traces": [
+            {
+                "message_id": example.message_id,
+                "trace_id": example.producer_span.trace_id,
+                "span_id": example.producer_span.span_id,
+            }
+            for example in examples
+            if example.producer_span is not None
+        ],
+    }
+
+
+def _examples_from_row(row: RowMapping) -> list[ExampleMessage]:
+    spans = {
+        trace["message_id"]: SpanRef(trace["trace_id"], trace["span_id"])
+        for trace in row["example_traces"]
+    }
+    return [
+        ExampleMessage(message_id, spans.get(message_id))
+        for message_id in row["example_message_ids"]
+    ]
 
 
 def _alert_values(alert: Alert) -> dict[str, Any]:
@@ -425,7 +453,7 @@ def _alert_values(alert: Alert) -> dict[str, Any]:
         "score": evidence.score,
         "window_start": evidence.window_start,
         "window_end": evidence.window_end,
-        "example_message_ids": list(evidence.example_message_ids),
+        **_examples_values(evidence.examples),
         "opened_at": alert.opened_at,
         "updated_at": alert.updated_at,
         "resolved_at": alert.resolved_at,
@@ -455,7 +483,7 @@ def _alert_from_row(row: RowMapping) -> Alert:
             score=row["score"],
             window_start=row["window_start"],
             window_end=row["window_end"],
-            example_message_ids=tuple(row["example_message_ids"]),
+            examples=tuple(_examples_from_row(row)),
         ),
         opened_at=row["opened_at"],
         updated_at=row["updated_at"],

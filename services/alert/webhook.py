@@ -94,6 +94,14 @@ def webhook_body(sequence: int, alert: events_pb2.Alert) -> dict[str, Any]:
                 "window_start": _iso(evidence.window_start),
                 "window_end": _iso(evidence.window_end),
                 "example_message_ids": list(evidence.example_message_ids),
+                "example_traces": [
+                    {
+                        "message_id": trace.message_id,
+                        "trace_id": trace.trace_id,
+                        "span_id": trace.span_id,
+                    }
+                    for trace in evidence.example_traces
+                ],
             },
             "opened_at": _iso(alert.opened_at),
             "updated_at": _iso(alert.updated_at),

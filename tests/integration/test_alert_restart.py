@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 import pytest
 from carepulse.v1 import events_pb2
+from prometheus_client.parser import text_string_to_metric_families
 
 from local.stack import Stack
 from servicekit.kafka.topics import ALERTS
@@ -59,6 +60,16 @@ def _wait_for(operator_api: httpx.Client, topic: str, holds: Any, what: str) -> 
     raise AssertionError(f"{what}: not seen in 120 s; alerts for {topic}: {alerts}")
 
 
+def _alerts_open(stack: Stack) -> float:
+    """carepulse_alerts_open as the alert service's /metrics says now."""
+    reply = httpx.get(f"http://127.0.0.1:{stack.ports.metrics('alert')}/metrics", timeout=10)
+    assert reply.status_code == 200, reply.text
+    for family in text_string_to_metric_families(reply.text):
+        if family.name == "carepulse_alerts_open":
+            return float(family.samples[0].value)
+    raise AssertionError("carepulse_alerts_open not exported")
+
+
 def _firing_events(records: list[Record], alert_id: str) -> list[int]:
     """Sequences of the `firing` events of one alert among `alerts` records."""
     sequences = []
@@ -88,6 +99,8 @@ def test_alert_service_killed_mid_incident_keeps_one_alert_and_one_firing_event(
     stack.kill("alert")
     _send_burst(client_api, f"{unique}-b")  # counted once the restarted service catches up
     stack.restart("alert")
+    # Restored from the database at start: no bucket closes yet (the startup hold).
+    assert _alerts_open(stack) >= 1
     _send_burst(client_api, f"{unique}-c")
 
     # All three bursts belong to the one incident: its evidence grows, no alert is added.

@@ -1,5 +1,6 @@
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -79,3 +80,69 @@ def test_negative_burst_on_one_topic_raises_one_alert_in_list_and_stream(
     assert acked.json()["state"] == "acknowledged"
     listed = operator_api.get("/v1/alerts", params={"topic": topic}).json()["alerts"]
     assert [a["alert_id"] for a in listed] == [alert["alert_id"]], "one alert per incident"
+
+
+def _spans(stack: Stack, service: str) -> list[dict[str, Any]]:
+    assert stack.traces_dir is not None
+    path: Path = stack.traces_dir / f"{service}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _sent(stack: Stack, service: str, topic: str) -> dict[str, tuple[str, str]]:
+    """Message id -> (trace id, span id) of the spans that sent it to a Kafka topic."""
+    return {
+        span["attributes"]["messaging.message.id"]: (
+            span["context"]["trace_id"].removeprefix("0x"),
+            span["context"]["span_id"].removeprefix("0x"),
+        )
+        for span in _spans(stack, service)
+        if span["kind"] == "SpanKind.PRODUCER"
+        and span["attributes"].get("messaging.destination.name") == topic
+        and "messaging.message.id" in span["attributes"]
+    }
+
+
+def test_alert_evidence_points_to_the_traces_its_example_messages_were_sent_in(
+    client_api: httpx.Client, operator_api: httpx.Client, stack: Stack, unique: str
+) -> None:
+    probe = client_api.post(
+        "/v1/chat",
+        json={"conversation_id": f"c-{unique}", "customer_id": f"u-{unique}", "text": COMPLAINT},
+    )
+    assert probe.status_code == 200, probe.text
+    topic = probe.json()["intent"]
+    burst = [
+        {"conversation_id": f"c-{unique}-{i}", "customer_id": f"u-{unique}-{i}", "text": COMPLAINT}
+        for i in range(40)
+    ]
+    assert client_api.post("/v1/messages", json={"messages": burst}).status_code == 202
+
+    alert = _wait_for_alert(operator_api, topic)  # this burst's, or an earlier test's incident
+
+    evidence = alert["evidence"]
+    examples = {t["message_id"]: (t["trace_id"], t["span_id"]) for t in evidence["example_traces"]}
+    assert evidence["example_message_ids"]
+    assert sorted(examples) == sorted(evidence["example_message_ids"])
+    # Each example's trace is the one ingest sent it in; the span is classify's send, in it.
+    sent_raw = _sent(stack, "ingest", "messages.raw")
+    sent_classified = _sent(stack, "classify", "messages.classified")
+    for message_id, (trace_id, span_id) in examples.items():
+        assert sent_raw[message_id][0] == trace_id, message_id
+        assert sent_classified[message_id] == (trace_id, span_id), message_id
+    # The span that opened the alert links to those same spans (a transaction retried after
+    # a failure opens it again, with the same bucket's examples).
+    openings = [
+        span
+        for span in _spans(stack, "alert")
+        if span["name"] == "alert open" and span["attributes"]["alert.id"] == alert["alert_id"]
+    ]
+    assert openings, "no span opened the alert"
+    for opening in openings:
+        linked = {
+            (
+                link["context"]["trace_id"].removeprefix("0x"),
+                link["context"]["span_id"].removeprefix("0x"),
+            )
+            for link in opening["links"]
+        }
+        assert linked == set(examples.values())

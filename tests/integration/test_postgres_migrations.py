@@ -13,10 +13,12 @@ from sqlalchemy import Engine, text
 
 from servicekit.database import create_database_engine
 from servicekit.migrations import current_revision, schema_differences, upgrade_to_head
-from services.alert import schema as alert_schema
 from services.alert.migrations import ALERT_MIGRATIONS
+from services.alert.store import AlertStore
 from services.recommend.feedback import FeedbackStore
 from services.recommend.migrations import RECOMMEND_MIGRATIONS
+from tests.unit.alert.legacy_schema import create_legacy_database as create_legacy_alert_database
+from tests.unit.alert.test_migrations import assert_legacy_examples_kept_without_traces
 from tests.unit.recommend.legacy_schema import create_legacy_database
 from tests.unit.recommend.test_migrations import assert_legacy_data_carried_over
 
@@ -97,13 +99,14 @@ def _start_replica(
 def test_postgres_databases_made_by_create_all_are_adopted_with_their_data(
     engine: Engine,
 ) -> None:
-    alert_schema.metadata.create_all(engine)  # the alert service before migrations
+    create_legacy_alert_database(engine)  # the alert service before migrations
     create_legacy_database(engine)  # the recommend service before migrations
 
     for migrations in SERVICES:
         upgrade_to_head(engine, migrations)
 
     _assert_at_head(engine)
+    assert_legacy_examples_kept_without_traces(AlertStore(engine))
     assert_legacy_data_carried_over(FeedbackStore(engine))
 
 

@@ -1,15 +1,21 @@
 """A detection pipeline on a SQLite file, driven by a fake clock one bucket at a time."""
 
+import hashlib
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from servicekit.database import create_database_engine
 from servicekit.migrations import upgrade_to_head
 from services.alert.aggregation import CountResult, MessageCounter, Observation
-from services.alert.alerts import Alert, SeriesKey
+from services.alert.alerts import Alert, SeriesKey, SpanRef
 from services.alert.bucket_closer import BucketCloser, CloseResult
 from services.alert.event_feed import EventFeed
 from services.alert.lifecycle import AlertLifecycle
@@ -23,6 +29,17 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CARD = SeriesKey(topic="card_declined", channel="chat")
 SPIKE_CONFIG = SpikeConfig(cooldown_buckets=2, resolve_after_buckets=3)
 BASELINE_BUCKETS = 30
+
+
+def producer_span(message_id: str) -> SpanRef:
+    """A made-up producer span, distinct per message id."""
+    digest = hashlib.sha256(message_id.encode()).hexdigest()
+    return SpanRef(trace_id=digest[:32], span_id=digest[32:48])
+
+
+def traced(observations: list[Observation]) -> list[Observation]:
+    """The observations as if each record had carried its producer span's trace context."""
+    return [replace(o, producer_span=producer_span(o.message_id)) for o in observations]
 
 
 class FakeClock:
@@ -132,3 +149,23 @@ def pipeline(tmp_path: Path, clock: FakeClock) -> Iterator[Pipeline]:
     pipeline = Pipeline(tmp_path / "alert.db", clock)
     yield pipeline
     pipeline.close()
+
+
+@pytest.fixture(scope="session")
+def _session_span_exporter() -> InMemorySpanExporter:
+    # The global provider can be set once per process: join it if a test set it already.
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+@pytest.fixture
+def exported_spans(_session_span_exporter: InMemorySpanExporter) -> Iterator[InMemorySpanExporter]:
+    """The spans finished during this test, through the global tracer provider."""
+    _session_span_exporter.clear()
+    yield _session_span_exporter
+    _session_span_exporter.clear()

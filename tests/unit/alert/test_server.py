@@ -8,7 +8,7 @@ import pytest
 from carepulse.v1 import alert_pb2, events_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from services.alert.alerts import Alert, AlertState, Evidence, SeriesKey, Severity
+from services.alert.alerts import Alert, AlertState, Evidence, ExampleMessage, SeriesKey, Severity
 from services.alert.page_token import decode_page_token, encode_page_token
 from services.alert.server import STREAM_ATTACHED, AlertServicer
 from services.alert.store import PageCursor
@@ -54,7 +54,7 @@ def _alert(index: int, topic: str = "refund", state: AlertState = AlertState.FIR
         series=SeriesKey(topic, "chat"),
         state=state,
         severity=Severity.WARNING,
-        evidence=Evidence(10, 12, 1.5, 0.999, opened, opened + WIDTH, ("m-1",)),
+        evidence=Evidence(10, 12, 1.5, 0.999, opened, opened + WIDTH, (ExampleMessage("m-1"),)),
         opened_at=opened,
         updated_at=opened,
     )

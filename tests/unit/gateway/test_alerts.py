@@ -59,6 +59,28 @@ def test_alert_json_has_readable_states_and_times(client: TestClient, fakes: Fak
     assert listed["evidence"]["negative_count"] == 9
 
 
+def test_alert_json_points_each_example_message_to_its_trace(
+    client: TestClient, fakes: FakeUpstreams
+) -> None:
+    traced = alert("a-1")
+    traced.evidence.example_message_ids.extend(["m-1", "m-2"])
+    traced.evidence.example_traces.add(
+        message_id="m-1", trace_id="0af7651916cd43dd8448eb211c80319c", span_id="b7ad6b7169203331"
+    )
+    fakes.alerts.pages = {"": alert_pb2.ListAlertsResponse(alerts=[traced])}
+
+    evidence = client.get("/v1/alerts", headers=AS_OPERATOR).json()["alerts"][0]["evidence"]
+
+    assert evidence["example_message_ids"] == ["m-1", "m-2"]
+    assert evidence["example_traces"] == [
+        {
+            "message_id": "m-1",
+            "trace_id": "0af7651916cd43dd8448eb211c80319c",
+            "span_id": "b7ad6b7169203331",
+        }
+    ]
+
+
 def test_unknown_state_and_inverted_range_are_422(client: TestClient) -> None:
     unknown = client.get("/v1/alerts", params={"state": "burning"}, headers=AS_OPERATOR)
     inverted = client.get(

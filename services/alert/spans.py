@@ -1,0 +1,92 @@
+"""The alert service's own spans: the detector's verdict on each closed bucket, and each alert
+opened, extended, acknowledged or resolved, linked to the traces of the messages behind it.
+
+Topics and channels are product categories and may be attributes. Message text and customer or
+conversation ids never reach this module: evidence is referred to by message id and span only.
+"""
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from opentelemetry import trace
+from opentelemetry.trace import Link, Span, SpanContext, SpanKind
+
+from services.alert.alerts import Alert, ExampleMessage, SeriesKey, SpanRef
+from services.alert.buckets import BucketTally
+from services.alert.spike import SpikeVerdict
+
+tracer = trace.get_tracer(__name__)
+
+# Which detector judged the bucket, so a trace still says so once others exist beside it.
+DETECTOR_NAME = "negative_spike"
+
+
+@contextmanager
+def judging_bucket(series: SeriesKey, start: datetime, tally: BucketTally) -> Iterator[Span]:
+    """`alert judge bucket`: record the verdict on the span with `record_verdict`."""
+    with tracer.start_as_current_span(
+        "alert judge bucket",
+        kind=SpanKind.INTERNAL,
+        attributes={
+            "alert.topic": series.topic,
+            "alert.channel": series.channel,
+            "alert.detector.name": DETECTOR_NAME,
+            "alert.bucket.start": start.isoformat(),
+            "alert.bucket.negative_count": tally.negative,
+            "alert.bucket.total_count": tally.total,
+        },
+    ) as span:
+        yield span
+
+
+def record_verdict(span: Span, verdict: SpikeVerdict) -> None:
+    span.set_attributes(
+        {
+            "alert.detector.verdict": "spike" if verdict.bucket_spiked else "no_spike",
+            "alert.detector.score": verdict.score,
+            "alert.detector.expected_negatives": verdict.baseline_negatives,
+            "alert.detector.sustained": verdict.sustained,
+            # The episode stays open through a few quiet buckets before it resolves.
+            "alert.episode_open": verdict.spiking,
+        }
+    )
+
+
+@contextmanager
+def alert_change(
+    action: str, alert_id: str, evidence: Sequence[ExampleMessage] = ()
+) -> Iterator[Span]:
+    """`alert <action>` with the alert's id, linked to the producer spans of `evidence`.
+
+    Links, not parents: an alert has many messages behind it, each in its own trace.
+    """
+    links = [_link(e.producer_span) for e in evidence if e.producer_span is not None]
+    with tracer.start_as_current_span(
+        f"alert {action}",
+        kind=SpanKind.INTERNAL,
+        attributes={"alert.id": alert_id},
+        links=links,
+    ) as span:
+        yield span
+
+
+def describe_alert(span: Span, alert: Alert) -> None:
+    span.set_attributes(
+        {
+            "alert.severity": alert.severity.value,
+            "alert.state": alert.state.value,
+            "alert.topic": alert.series.topic,
+            "alert.channel": alert.series.channel,
+        }
+    )
+
+
+def _link(producer_span: SpanRef) -> Link:
+    # Whether that span was sampled is not kept; a link names the span either way.
+    context = SpanContext(
+        trace_id=int(producer_span.trace_id, 16),
+        span_id=int(producer_span.span_id, 16),
+        is_remote=True,
+    )
+    return Link(context)
