@@ -243,12 +243,17 @@ class SentenceEncoder:
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> npt.NDArray[np.float32]:
         """Embed `texts` into an (n, 384) float32 array of unit vectors, in input order."""
+        return self.encode_ids(self.token_ids(texts), batch_size)
+
+    def encode_ids(
+        self, ids: Sequence[Sequence[int]], batch_size: int = 32
+    ) -> npt.NDArray[np.float32]:
+        """`encode` of texts already split by `token_ids`, for callers that need the ids too."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        out = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
-        if not texts:
+        out = np.empty((len(ids), EMBEDDING_DIM), dtype=np.float32)
+        if not ids:
             return out
-        ids = self.token_ids(texts)
         order = np.argsort([len(x) for x in ids], kind="stable")
         for start in range(0, len(ids), batch_size):
             rows = order[start : start + batch_size]

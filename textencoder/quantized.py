@@ -76,10 +76,15 @@ class Int8Encoder:
         which on 2 cores beats one run split over both (small matrices wait on sync).
         `batch_size` is accepted for the `SentenceEncoder.encode` contract.
         """
+        return self.encode_ids(self._encoder.token_ids(texts), batch_size)
+
+    def encode_ids(
+        self, ids: Sequence[Sequence[int]], batch_size: int = 32
+    ) -> npt.NDArray[np.float32]:
+        """`encode` of texts already split by `SentenceEncoder.token_ids`."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        out = np.empty((len(texts), EMBEDDING_DIM), dtype=np.float32)
-        ids = self._encoder.token_ids(texts)
+        out = np.empty((len(ids), EMBEDDING_DIM), dtype=np.float32)
 
         def embed(row: int) -> None:
             out[row] = self.embed_ids(ids[row])

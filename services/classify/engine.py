@@ -6,7 +6,10 @@ micro-batch and runs it through the encoder; a second thread feeds each embeddin
 (and their exemplar votes) and answers the callers, while the worker encodes the next one.
 Results are cached by the sha256 of the text, so a message classified on the chat path is not
 recomputed on the Kafka path. Explanations (`explain=True`) are computed on the finishing
-thread by the method in `services.classify.explanations` (occlusion by default).
+thread by the method in `services.classify.explanations` (occlusion by default). Each call is
+a `classify` span and each micro-batch a `classify batch` span linked to every call it served
+(`services.classify.spans`); batch size, queue wait, model time and cache lookups are metrics
+(`services.classify.metrics`).
 
 A bundle with encoder adapters (v2+) has them merged into the encoder's weights when the engine
 is built, so the forward pass is the plain encoder graph; give each engine its own encoder.
@@ -32,8 +35,12 @@ from typing import Any, Literal, get_args
 import numpy as np
 import numpy.typing as npt
 import tensorflow as tf
+from opentelemetry import trace
+from opentelemetry.trace import INVALID_SPAN_CONTEXT, Span, SpanContext
 from threadpoolctl import threadpool_limits
 
+from servicekit.metrics import trace_exemplar
+from services.classify import spans
 from services.classify.bundle import EncoderMismatch, ModelBundle
 from services.classify.explanations import (
     EXPLAIN_METHODS,
@@ -41,6 +48,13 @@ from services.classify.explanations import (
     Pieces,
     PieceTokenizer,
     Variant,
+)
+from services.classify.metrics import (
+    BATCH_SIZE,
+    CACHE_HITS,
+    CACHE_MISSES,
+    MODEL_SECONDS,
+    QUEUE_WAIT,
 )
 from services.classify.prediction import Prediction, TokenAttributions
 from textencoder import SentenceEncoder
@@ -90,6 +104,9 @@ class _Request:
     keys: list[str]
     explain: bool
     deadline: float | None = None  # time.monotonic() after which nobody waits for the answer
+    caller: SpanContext = INVALID_SPAN_CONTEXT  # the caller's `classify` span
+    queued_at: float = field(default_factory=time.monotonic)
+    batch: SpanContext = INVALID_SPAN_CONTEXT  # its `classify batch` span, set before answering
     future: Future[list[Prediction]] = field(default_factory=Future)
 
     def expired(self) -> bool:
@@ -181,6 +198,7 @@ class ClassificationEngine:
         self._forward_path: Literal["float", "int8"] = (
             "int8" if forward == "int8" or (forward == "auto" and on_cpu) else "float"
         )
+        self._model_seconds = MODEL_SECONDS.labels(bundle.version, self._forward_path)
         # The int8 path swaps in an int8 copy of the encoder in start().
         self._forward: SentenceEncoder | Int8Encoder = encoder
         self._rows_per_pass = max_batch
@@ -280,8 +298,29 @@ class ClassificationEngine:
         texts are skipped (DeadlineExpired) once the deadline has passed. Callers without one
         (the Kafka consumer, which has its own backpressure) always queue.
         """
-        keys = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
-        results: list[Prediction | None] = [None] * len(texts)
+        with spans.classifying(len(texts), explain, self._bundle.version) as span:
+            keys = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
+            results, missing = self._cached(keys, explain)
+            batch = INVALID_SPAN_CONTEXT
+            if missing:
+                request = _Request(
+                    [texts[i] for i in missing],
+                    [keys[i] for i in missing],
+                    explain,
+                    deadline,
+                    caller=span.get_span_context(),
+                )
+                self._enqueue(request)
+                for i, prediction in zip(missing, request.future.result(), strict=True):
+                    results[i] = prediction
+                batch = request.batch
+            predictions = [p for p in results if p is not None]
+            spans.record_answer(span, predictions, computed=len(missing), batch=batch)
+            return predictions
+
+    def _cached(self, keys: list[str], explain: bool) -> tuple[list[Prediction | None], list[int]]:
+        """Cached predictions by position (None where missing), and the missing positions."""
+        results: list[Prediction | None] = [None] * len(keys)
         missing: list[int] = []
         with self._cache_lock:
             for i, key in enumerate(keys):
@@ -292,26 +331,24 @@ class ClassificationEngine:
                     results[i] = hit
                 else:
                     missing.append(i)
-            self._cache_hits += len(texts) - len(missing)
+            self._cache_hits += len(keys) - len(missing)
             self._cache_misses += len(missing)
-        if missing:
-            request = _Request(
-                [texts[i] for i in missing], [keys[i] for i in missing], explain, deadline
-            )
-            with self._state_lock:
-                if not self._running:
-                    raise EngineNotRunning("call start() first" if not self._closed else "closed")
-                waiting = self._queued_texts + len(missing)
-                if deadline is not None and waiting > self._max_queued_texts:
-                    raise EngineOverloaded(
-                        f"{self._queued_texts} texts are waiting; the engine takes at most "
-                        f"{self._max_queued_texts} from callers with a deadline"
-                    )
-                self._queued_texts = waiting
-                self._queue.put(request)
-            for i, prediction in zip(missing, request.future.result(), strict=True):
-                results[i] = prediction
-        return [p for p in results if p is not None]
+        CACHE_HITS.inc(len(keys) - len(missing))
+        CACHE_MISSES.inc(len(missing))
+        return results, missing
+
+    def _enqueue(self, request: _Request) -> None:
+        with self._state_lock:
+            if not self._running:
+                raise EngineNotRunning("call start() first" if not self._closed else "closed")
+            waiting = self._queued_texts + len(request.texts)
+            if request.deadline is not None and waiting > self._max_queued_texts:
+                raise EngineOverloaded(
+                    f"{self._queued_texts} texts are waiting; the engine takes at most "
+                    f"{self._max_queued_texts} from callers with a deadline"
+                )
+            self._queued_texts = waiting
+            self._queue.put(request)
 
     # -- worker ------------------------------------------------------------------------------
 
@@ -356,21 +393,44 @@ class ClassificationEngine:
 
         Two stages, so the encoder runs of the next micro-batch overlap the heads, exemplar
         votes and result hand-off of this one instead of leaving the cores idle in between.
+        The batch's span starts here and ends on the finisher.
         """
         batch = _drop_expired(batch)
         if not batch:
             return
+        started = time.monotonic()
         plain, explain = _by_kind(batch)
+        span = spans.start_batch(
+            callers=[(request.caller, len(request.texts)) for request in batch],
+            model_name=self._bundle.encoder_name,
+            model_version=self._bundle.version,
+            forward=self._forward_path,
+            texts=len(plain) + len(explain),
+            explained_texts=len(explain),
+            oldest_wait_s=started - min(request.queued_at for request in batch),
+        )
         try:
-            vectors = (
-                self._forward.encode(list(plain.values()), batch_size=self._max_batch)
-                if plain
-                else None
-            )
+            # Current while it lasts (an exception is recorded on it), so the exemplars point
+            # to the batch's trace: no caller's span is current on this thread.
+            with trace.use_span(span):
+                exemplar = trace_exemplar()
+                BATCH_SIZE.observe(len(plain) + len(explain))
+                for request in batch:
+                    QUEUE_WAIT.observe(started - request.queued_at, exemplar=exemplar)
+                    request.batch = span.get_span_context()
+                encode_started = time.perf_counter()
+                vectors = None
+                if plain:
+                    # Tokenized here rather than in encode(): the span records the lengths.
+                    ids = self._encoder.token_ids(list(plain.values()))
+                    spans.record_token_lengths(span, [len(row) for row in ids])
+                    vectors = self._forward.encode_ids(ids, batch_size=self._max_batch)
+                encode_s = time.perf_counter() - encode_started
         except Exception as error:  # handed to every waiting caller, who re-raises it
+            span.end()
             _fail(batch, error)
             return
-        self._finisher.submit(self._finish, batch, plain, explain, vectors)
+        self._finisher.submit(self._finish, batch, plain, explain, vectors, span, encode_s)
 
     def _finish(
         self,
@@ -378,6 +438,8 @@ class ClassificationEngine:
         plain: dict[str, str],
         explain: dict[str, str],
         vectors: npt.NDArray[np.float32] | None,
+        span: Span,
+        encode_s: float,
     ) -> None:
         live = _drop_expired(batch)
         if len(live) < len(batch):
@@ -386,7 +448,9 @@ class ClassificationEngine:
             explain = {key: text for key, text in explain.items() if key in wanted}
         batch = live
         try:
-            computed = self._compute(plain, explain, vectors)
+            # Ended before the callers are answered: their spans end after the batch's.
+            with trace.use_span(span, end_on_exit=True):
+                computed = self._compute(plain, explain, vectors, encode_s)
         except Exception as error:
             _fail(batch, error)
             return
@@ -398,14 +462,19 @@ class ClassificationEngine:
         plain: dict[str, str],
         explain: dict[str, str],
         vectors: npt.NDArray[np.float32] | None,
+        encode_s: float,
     ) -> dict[str, _CacheEntry]:
         entries: dict[str, _CacheEntry] = {}
         passes = 0
         if vectors is not None:
+            heads_started = time.perf_counter()
             passes += -(-len(plain) // self._rows_per_pass)
             predictions = self._predict(list(plain.values()), vectors)
             for key, prediction in zip(plain, predictions, strict=True):
                 entries[key] = _CacheEntry(prediction, None)
+            self._model_seconds.observe(
+                encode_s + time.perf_counter() - heads_started, exemplar=trace_exemplar()
+            )
         if explain:
             predictions = self._explain(list(explain.values()))
             for key, prediction in zip(explain, predictions, strict=True):

@@ -7,9 +7,10 @@ optionally, `examples`: customer questions it answers, used only to improve retr
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import yaml
@@ -77,6 +78,15 @@ def load_knowledge_base(path: Path | str) -> list[Article]:
     if not articles:
         raise KnowledgeBaseError(f"{path}: the knowledge base has no articles")
     return articles
+
+
+def knowledge_base_version(articles: Sequence[Article]) -> str:
+    """A short digest of every article's fields, examples included: the version of the index
+    built from them, which traces carry to tell one deployed knowledge base from another."""
+    digest = hashlib.sha256()
+    for article in articles:
+        digest.update(json.dumps(astuple(article)).encode("utf-8"))
+    return digest.hexdigest()[:12]
 
 
 def load_intent_names(path: Path | str = BANKING77_INTENTS) -> list[str]:

@@ -36,7 +36,7 @@ def main() -> int:
     encoder = SentenceEncoder(settings.encoder_dir)
     # Article embeddings are computed once here, before the service reports SERVING.
     ranker = build_ranker(load_knowledge_base(settings.knowledge_base), encoder)
-    suggester = Suggester(ranker, encoder, store)
+    suggester = Suggester(ranker, encoder, store, model_name=encoder.name)
     producer = EventProducer(settings.kafka, client_id="recommend")  # dead letters only
     servicer = RecommendServicer(
         suggester,
