@@ -7,10 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from servicekit.database import create_database_engine
 from servicekit.migrations import upgrade_to_head
@@ -149,23 +145,3 @@ def pipeline(tmp_path: Path, clock: FakeClock) -> Iterator[Pipeline]:
     pipeline = Pipeline(tmp_path / "alert.db", clock)
     yield pipeline
     pipeline.close()
-
-
-@pytest.fixture(scope="session")
-def _session_span_exporter() -> InMemorySpanExporter:
-    # The global provider can be set once per process: join it if a test set it already.
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return exporter
-
-
-@pytest.fixture
-def exported_spans(_session_span_exporter: InMemorySpanExporter) -> Iterator[InMemorySpanExporter]:
-    """The spans finished during this test, through the global tracer provider."""
-    _session_span_exporter.clear()
-    yield _session_span_exporter
-    _session_span_exporter.clear()

@@ -1,3 +1,5 @@
+"""Fixtures every unit test may use."""
+
 from collections.abc import Iterator
 
 import pytest
