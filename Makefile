@@ -5,6 +5,7 @@ SHELL := bash
 
 PYTHON ?= python3.11
 VENV ?= .venv
+LOADTEST_VENV ?= .venv-loadtest
 BIN := $(VENV)/bin
 CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/carepulse
 KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' local/kafka/pom.xml)
@@ -50,7 +51,7 @@ run: install ## run Kafka and all services locally; Ctrl-C stops everything
 
 # k8s-tools: the cluster tests' control plane; observability: the collector, Zipkin and
 # Prometheus that tests/observability starts.
-test: install lint typecheck test-deps k8s-tools observability ## install what is missing, then run every test
+test: install lint typecheck test-deps k8s-tools observability $(LOADTEST_VENV)/.deps ## install what is missing, then run every test
 	$(BIN)/python -m pytest
 
 # $(call apt-install-missing,PACKAGES): install the Debian packages not installed yet (root, or sudo).
@@ -75,8 +76,9 @@ lint: $(VENV)/.deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: install
-	$(BIN)/mypy servicekit services gateway textencoder benchmarks local reliability tests docs/examples observability
+typecheck: install $(LOADTEST_VENV)/.deps
+	$(BIN)/mypy servicekit services gateway textencoder benchmarks local reliability tests docs/examples observability loadtests/run.py
+	$(BIN)/mypy --python-executable $(LOADTEST_VENV)/bin/python loadtests/locustfile.py  # Locust's own venv
 
 # ---- models: training and evaluation (each prints one JSON object as its last line) ----
 DATA_DIR ?= ../shared/datasets
@@ -128,6 +130,35 @@ $(BENCH_VENV)/.deps: benchmarks/classify/requirements.txt constraints.txt
 
 bench-classify: install $(BENCH_VENV)/.deps ## classify throughput vs sentence-transformers and a naive pipeline
 	$(BIN)/python -m benchmarks.classify --bench-python $(BENCH_VENV)/bin/python
+
+# ---- the whole system: latency, pipeline throughput, memory, load tests ----
+# Each starts the stack as `make run` does, on ports shifted by 7500, in a temporary folder,
+# and stops it after; CAREPULSE_BENCH_ATTACH=1 measures the running `make run` instead
+# (docs/performance.md). Each prints a JSON summary last; BENCH_ARGS / LOADTEST_ARGS add flags.
+# Messages: Banking77's texts when DATA_DIR has them, else synthetic bank messages.
+BENCH_MESSAGES ?= $(DATA_DIR)/banking77/train.csv
+BENCH_MESSAGES_ARG = $(if $(wildcard $(BENCH_MESSAGES)),--messages $(BENCH_MESSAGES))
+
+.PHONY: bench-latency bench-pipeline bench-memory loadtest
+
+bench-latency: install ## open-loop chat p50/p95/p99 at 5, 10, 20... req/s; the highest rate with p99 <= 150 ms
+	$(BIN)/python -m benchmarks.system.latency $(BENCH_MESSAGES_ARG) $(BENCH_ARGS)
+
+bench-pipeline: install ## messages/s from /v1/messages to messages.classified vs the classify engine alone
+	$(BIN)/python -m benchmarks.system.pipeline $(BENCH_MESSAGES_ARG) $(BENCH_ARGS)
+
+bench-memory: install ## RSS of every process of the stack (Kafka included), idle and under load
+	$(BIN)/python -m benchmarks.system.memory $(BENCH_MESSAGES_ARG) $(BENCH_ARGS)
+
+# Locust brings gevent, Flask and ZeroMQ: its own virtualenv, never a service's.
+$(LOADTEST_VENV)/.deps: loadtests/requirements.txt constraints.txt
+	test -x $(LOADTEST_VENV)/bin/python || $(PYTHON) -m venv $(LOADTEST_VENV)
+	$(LOADTEST_VENV)/bin/python -m pip install -q --upgrade pip
+	$(LOADTEST_VENV)/bin/python -m pip install -q -c constraints.txt -r loadtests/requirements.txt
+	touch $@
+
+loadtest: install $(LOADTEST_VENV)/.deps ## Locust: customers, a social feed, operators, ramped to saturation (LOADTEST_DURATION_S=60)
+	$(BIN)/python -m loadtests.run --locust $(LOADTEST_VENV)/bin/locust $(BENCH_MESSAGES_ARG) $(LOADTEST_ARGS)
 
 clean: ## remove the virtualenv, generated code and local state
 	rm -rf $(VENV) gen .data

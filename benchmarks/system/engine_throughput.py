@@ -1,0 +1,49 @@
+"""The classify engine's raw batched throughput, in this process, built as the service builds it.
+
+`build_engine(ClassifySettings())` is what services/classify/main.py calls: the served bundle,
+the same forward path and batching settings (the same CLASSIFY_* environment). Texts go in as
+`ClassifyBatch` requests would, `batch` at a time with `concurrency` callers, as
+`make bench-classify` sends them to the gRPC server: no network, no Kafka, nothing else.
+"""
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from services.classify.settings import ClassifySettings
+
+if TYPE_CHECKING:  # TensorFlow loads only when the engine is built
+    from services.classify.engine import ClassificationEngine
+
+
+class EngineThroughput:
+    """The engine started on enter (warmed up, as before SERVING) and closed on exit."""
+
+    def __init__(self, batch: int, concurrency: int) -> None:
+        self._batch = batch
+        self._concurrency = concurrency
+        self._engine: ClassificationEngine | None = None
+
+    def __enter__(self) -> "EngineThroughput":
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as the stack runs classify
+        from services.classify.main import build_engine
+
+        self._engine = build_engine(ClassifySettings())
+        self._engine.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+    def msgs_per_s(self, texts: list[str]) -> float:
+        """Messages per second over `texts` (distinct, so none is answered from the cache)."""
+        engine = self._engine
+        if engine is None:
+            raise RuntimeError("use EngineThroughput as a context manager")
+        batches = [texts[i : i + self._batch] for i in range(0, len(texts), self._batch)]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=self._concurrency) as callers:
+            done = sum(len(predictions) for predictions in callers.map(engine.classify, batches))
+        return done / (time.perf_counter() - started)
