@@ -65,6 +65,9 @@ def main() -> int:
     if backends and backends.otlp_endpoint:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = backends.otlp_endpoint
         env["OTEL_RESOURCE_ATTRIBUTES"] = "deployment.environment=local"
+        # Logs too (traces and metrics follow the endpoint): the collector writes each record,
+        # past its PII processors, to its own log; stdout keeps every service's JSON lines.
+        env["OTEL_LOGS_EXPORTER"] = "otlp"
     stack = Stack(DATA_DIR, ports, env=env)
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
@@ -118,6 +121,8 @@ def _observability_lines(backends: ObservabilityBackends | None) -> str:
         for name, (title, what) in titles.items()
         if name in urls
     ]
+    if "collector" in urls:
+        lines.append(f"  {'logs:':<15}{backends.log_file('collector')}   (OTLP, as exported)\n")
     if backends.missing:
         lines.append(f"  not started:   {', '.join(backends.missing)} (run `make observability`)\n")
     return "".join(lines)

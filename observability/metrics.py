@@ -1,16 +1,16 @@
-"""The metric catalogue: what CarePulse exports today, and what the instrumentation work adds.
+"""The metric catalogue: every metric CarePulse exports, by the Prometheus jobs that export it.
 
-Dashboards and rules may use an exported metric anywhere. A pending metric is named here so
-that a panel or rule can be written before it exists: such panels say so in their description
-and such rules live in `prometheus/rules/pending.rules.yml`; the tests hold both to that.
-Names are PromQL names (counters with `_total`, histograms by their base name).
+Dashboards and rules select only these (and the recording rules' own series); the tests hold
+the catalogue equal to the metrics the code defines, and every panel and rule to data in a
+real Prometheus. Names are PromQL names (counters with `_total`, histograms by their base name).
 """
 
 from dataclasses import dataclass
 
 SERVICES = ("ingest", "classify", "recommend", "alert")
 JOBS = (*SERVICES, "gateway")
-PENDING_PREFIX = "Pending instrumentation:"
+# Every Kafka consumer (servicekit/kafka/consumer.py) runs in these.
+CONSUMERS = ("classify", "recommend", "alert")
 
 
 @dataclass(frozen=True)
@@ -42,15 +42,41 @@ EXPORTED: dict[str, Metric] = {
     "carepulse_grpc_server_handling_seconds": Metric(
         "histogram", ("method",), SERVICES, "time to complete an RPC"
     ),
-    # every Kafka consumer (servicekit/kafka/consumer.py)
+    # every Kafka consumer (servicekit/kafka/consumer.py, lag.py)
     "carepulse_kafka_records_consumed_total": Metric(
-        "counter", ("topic",), ("classify", "recommend", "alert"), "records processed, committed"
+        "counter", ("topic",), CONSUMERS, "records processed, committed"
     ),
     "carepulse_kafka_dead_letters_total": Metric(
-        "counter", ("topic",), ("classify", "recommend", "alert"), "records dead-lettered"
+        "counter", ("topic",), CONSUMERS, "records dead-lettered"
     ),
     "carepulse_kafka_batch_seconds": Metric(
-        "histogram", ("topic",), ("classify", "recommend", "alert"), "process + commit a batch"
+        "histogram", ("topic",), CONSUMERS, "process + commit a batch"
+    ),
+    "carepulse_kafka_consumer_lag": Metric(
+        "gauge", ("group", "topic", "partition"), CONSUMERS, "records beyond the position"
+    ),
+    # every Kafka producer (servicekit/kafka/producer.py): each service publishes
+    "carepulse_kafka_produce_errors_total": Metric(
+        "counter", ("topic",), SERVICES, "records the broker refused or timed out"
+    ),
+    # classify (services/classify/metrics.py)
+    "carepulse_classify_batch_size": Metric(
+        "histogram", (), ("classify",), "distinct texts per micro-batch"
+    ),
+    "carepulse_classify_queue_wait_seconds": Metric(
+        "histogram", (), ("classify",), "texts queued to the start of their micro-batch"
+    ),
+    "carepulse_classify_model_seconds": Metric(
+        "histogram", ("model_version", "forward"), ("classify",), "one micro-batch's forward pass"
+    ),
+    "carepulse_classify_confidence": Metric(
+        "histogram", ("head",), ("classify",), "probability of the predicted label (0-1)"
+    ),
+    "carepulse_messages_classified_total": Metric(
+        "counter", ("sentiment", "intent"), ("classify",), "messages by predicted labels"
+    ),
+    "carepulse_classify_cache_lookups_total": Metric(
+        "counter", ("result",), ("classify",), "prediction cache lookups: hit|miss"
     ),
     # alert (services/alert/metrics.py)
     "carepulse_alerts_opened_total": Metric(
@@ -72,6 +98,12 @@ EXPORTED: dict[str, Metric] = {
     ),
     "carepulse_alert_notifications_dead_lettered_total": Metric(
         "counter", ("kind",), ("alert",), "lifecycle events given up on"
+    ),
+    "carepulse_alert_negative_ratio": Metric(
+        "gauge", ("topic",), ("alert",), "negative share of the topic's last closed bucket"
+    ),
+    "carepulse_alert_time_to_acknowledge_seconds": Metric(
+        "histogram", ("severity",), ("alert",), "alert opened to acknowledged"
     ),
     # recommend (services/recommend/metrics.py)
     "carepulse_recommend_feedback_events_total": Metric(
@@ -98,37 +130,6 @@ EXPORTED: dict[str, Metric] = {
     "ALERTS": Metric("gauge", ("alertname", "alertstate"), ("prometheus",), "alerts firing"),
 }
 
-# What the instrumentation work adds (issue 15, "In every service"): proposed names and labels.
-PENDING: dict[str, Metric] = {
-    "carepulse_kafka_consumer_lag": Metric(
-        "gauge", ("topic", "partition", "group"), SERVICES, "records behind the log end"
-    ),
-    "carepulse_kafka_produce_errors_total": Metric(
-        "counter", ("topic",), SERVICES, "records the broker refused or timed out"
-    ),
-    "carepulse_classify_batch_size": Metric(
-        "histogram", (), ("classify",), "texts per forward pass"
-    ),
-    "carepulse_classify_queue_wait_seconds": Metric(
-        "histogram", (), ("classify",), "time a text waits for its batch"
-    ),
-    "carepulse_classify_model_seconds": Metric(
-        "histogram", ("model_version", "forward"), ("classify",), "one forward pass"
-    ),
-    "carepulse_classify_confidence": Metric(
-        "histogram", ("head",), ("classify",), "confidence of the predicted label"
-    ),
-    "carepulse_messages_classified_total": Metric(
-        "counter", ("sentiment", "intent"), ("classify",), "messages by predicted labels"
-    ),
-    "carepulse_alert_negative_ratio": Metric(
-        "gauge", ("topic",), ("alert",), "share of negative messages in the last closed bucket"
-    ),
-    "carepulse_alert_time_to_acknowledge_seconds": Metric(
-        "histogram", ("severity",), ("alert",), "alert opened to acknowledged"
-    ),
-}
-
 # Suffixes PromQL adds to a histogram's base name.
 HISTOGRAM_SERIES = ("_bucket", "_sum", "_count")
 
@@ -137,6 +138,6 @@ def base_name(series: str) -> str:
     """The catalogue name of a PromQL series name (`x_bucket` -> `x` for a histogram)."""
     for suffix in HISTOGRAM_SERIES:
         stem = series.removesuffix(suffix)
-        if stem != series and stem in EXPORTED | PENDING:
+        if stem != series and stem in EXPORTED:
             return stem
     return series

@@ -131,6 +131,10 @@ class ObservabilityBackends:
     def urls(self) -> dict[str, str]:
         return {name: backend.url for name, backend in self.backends.items()}
 
+    def log_file(self, name: str) -> Path:
+        """Where a backend writes its output; the collector's holds the OTLP logs it receives."""
+        return self._logs / f"{name}.log"
+
     def pids(self) -> dict[str, int]:
         return {
             name: pid for name, b in self.backends.items() if (pid := b.process.pid) is not None
@@ -148,7 +152,7 @@ class ObservabilityBackends:
         while pending:
             for name, backend in list(pending.items()):
                 if not backend.process.running():
-                    log = self._logs / f"{name}.log"
+                    log = self.log_file(name)
                     raise RuntimeError(
                         f"{name} exited with {backend.process.exit_code()}; see {log}:\n"
                         + log.read_text(errors="replace")[-2000:]
@@ -174,7 +178,7 @@ class ObservabilityBackends:
             argv,
             env={**os.environ, **(env or {})},
             cwd=self._work_dir,
-            log_file=self._logs / f"{name}.log",
+            log_file=self.log_file(name),
         )
 
     def _zipkin(self) -> Backend:

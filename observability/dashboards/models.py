@@ -1,4 +1,4 @@
-"""Models: classify's latency, batching, confidence and the label mix it predicts."""
+"""Models: classify's latency, batching, cache, confidence and the label mix it predicts."""
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 
@@ -8,13 +8,24 @@ from observability.dashboards.panels import (
     distribution,
     graph,
     latency,
-    pending,
     query,
     row,
 )
 
 CLASSIFY_RPCS = 'job="classify", method=~"/carepulse.v1.ClassifyService/.*"'
 RECOMMEND_RPCS = 'job="recommend", method="/carepulse.v1.RecommendService/Recommend"'
+# Each sentiment's share of the messages classified: the label mix.
+SENTIMENT_SHARE = (
+    f"sum by (sentiment) (rate(carepulse_messages_classified_total[{RATE}]))"
+    " / ignoring(sentiment) group_left "
+    f"sum(rate(carepulse_messages_classified_total[{RATE}]))"
+)
+# The same share a week ago, for drift.
+SENTIMENT_SHARE_LAST_WEEK = (
+    f"sum by (sentiment) (rate(carepulse_messages_classified_total[{RATE}] offset 1w))"
+    " / ignoring(sentiment) group_left "
+    f"sum(rate(carepulse_messages_classified_total[{RATE}] offset 1w))"
+)
 
 
 def build() -> Dashboard:
@@ -44,50 +55,58 @@ def build() -> Dashboard:
             )
         )
         .with_panel(
-            pending(
-                latency(
-                    "Forward pass by model version and path",
-                    "carepulse_classify_model_seconds",
-                    "",
-                    "model_version, forward",
-                ),
+            latency(
+                "Forward pass by model version and path",
                 "carepulse_classify_model_seconds",
-                "One batched forward pass (int8 ONNX Runtime or float TensorFlow).",
+                'job="classify"',
+                "model_version, forward",
+                description="One micro-batch through the encoder and both heads (int8 ONNX "
+                "Runtime or float TensorFlow); explanations are left out.",
             )
         )
         .with_panel(
-            pending(
-                latency(
-                    "Queue wait before a batch",
-                    "carepulse_classify_queue_wait_seconds",
-                    "",
-                    "job",
-                ),
+            latency(
+                "Queue wait before a batch",
                 "carepulse_classify_queue_wait_seconds",
-                "Time a text waits for its batch (CLASSIFY_MAX_WAIT_MS bounds it when idle).",
+                'job="classify"',
+                "job",
+                description="From a caller's texts queued to the start of their micro-batch "
+                "(CLASSIFY_MAX_WAIT_MS bounds it when idle).",
             )
         )
-        .with_row(row("Batching"))
+        .with_row(row("Batching and cache"))
         .with_panel(
-            pending(
-                graph(
-                    "Batch size",
-                    "short",
-                    [
-                        query(
-                            "sum(rate(carepulse_classify_batch_size_sum[$__rate_interval])) / "
-                            "sum(rate(carepulse_classify_batch_size_count[$__rate_interval]))",
-                            "mean texts per forward pass",
-                        ),
-                        query(
-                            "histogram_quantile(0.95, sum by (le) "
-                            "(rate(carepulse_classify_batch_size_bucket[$__rate_interval])))",
-                            "p95",
-                        ),
-                    ],
-                ),
-                "carepulse_classify_batch_size",
-                "Texts per forward pass; CLASSIFY_MAX_BATCH is the ceiling.",
+            graph(
+                "Batch size",
+                "short",
+                [
+                    query(
+                        f"sum(rate(carepulse_classify_batch_size_sum[{RATE}])) / "
+                        f"sum(rate(carepulse_classify_batch_size_count[{RATE}]))",
+                        "mean texts per forward pass",
+                    ),
+                    query(
+                        "histogram_quantile(0.95, sum by (le) "
+                        f"(rate(carepulse_classify_batch_size_bucket[{RATE}])))",
+                        "p95",
+                    ),
+                ],
+                description="Distinct texts per micro-batch; CLASSIFY_MAX_BATCH is the ceiling.",
+            )
+        )
+        .with_panel(
+            graph(
+                "Prediction cache hit ratio",
+                "percentunit",
+                [
+                    query(
+                        "sum(rate(carepulse_classify_cache_lookups_total"
+                        f'{{result="hit"}}[{RATE}])) / '
+                        f"sum(rate(carepulse_classify_cache_lookups_total[{RATE}]))",
+                        "hits",
+                    )
+                ],
+                description="A chat's message is classified once: its Kafka copy is a hit.",
             )
         )
         .with_panel(
@@ -106,67 +125,57 @@ def build() -> Dashboard:
                         "messages.raw records",
                     ),
                 ],
+                width=24,
             )
         )
         .with_row(row("Predictions"))
         .with_panel(
-            pending(
-                distribution(
-                    "Confidence of the predicted sentiment",
-                    "carepulse_classify_confidence",
-                    'head="sentiment"',
-                    description="",
-                ),
+            distribution(
+                "Confidence of the predicted sentiment",
                 "carepulse_classify_confidence",
-                "A shift to lower confidence is the first sign of drift.",
+                'head="sentiment"',
+                description="A shift to lower confidence is the first sign of drift.",
             )
         )
         .with_panel(
-            pending(
-                distribution(
-                    "Confidence of the predicted intent",
-                    "carepulse_classify_confidence",
-                    'head="intent"',
-                    description="",
-                ),
+            distribution(
+                "Confidence of the predicted intent",
                 "carepulse_classify_confidence",
-                "77 Banking77 intents: lower confidences are normal here.",
+                'head="intent"',
+                description="77 Banking77 intents: lower confidences are normal here.",
             )
         )
         .with_panel(
-            pending(
-                graph(
-                    "Sentiment mix",
-                    "percentunit",
-                    [
-                        query(
-                            "sum by (sentiment) (rate(carepulse_messages_classified_total"
-                            f"[{RATE}])) / ignoring(sentiment) group_left "
-                            f"sum(rate(carepulse_messages_classified_total[{RATE}]))",
-                            "{{sentiment}}",
-                        )
-                    ],
-                    stacked=True,
-                ),
-                "carepulse_messages_classified_total",
-                "Label mix over time; compare with last week's to see drift.",
+            graph(
+                "Sentiment mix",
+                "percentunit",
+                [query(SENTIMENT_SHARE, "{{sentiment}}")],
+                description="Share of each predicted sentiment in the messages classified.",
+                stacked=True,
             )
         )
         .with_panel(
-            pending(
-                graph(
-                    "Top intents",
-                    "ops",
-                    [
-                        query(
-                            "topk(10, sum by (intent) "
-                            f"(rate(carepulse_messages_classified_total[{RATE}])))",
-                            "{{intent}}",
-                        )
-                    ],
-                ),
-                "carepulse_messages_classified_total",
-                "The ten most frequent intents.",
+            graph(
+                "Sentiment mix drift against last week",
+                "percentunit",
+                [query(f"({SENTIMENT_SHARE}) - ({SENTIMENT_SHARE_LAST_WEEK})", "{{sentiment}}")],
+                description="Each sentiment's share now minus its share at the same time a "
+                "week ago; a lasting gap is drift (of the customers or of the model).",
+            )
+        )
+        .with_panel(
+            graph(
+                "Top intents",
+                "ops",
+                [
+                    query(
+                        "topk(10, sum by (intent) "
+                        f"(rate(carepulse_messages_classified_total[{RATE}])))",
+                        "{{intent}}",
+                    )
+                ],
+                description="The ten most frequent predicted intents.",
+                width=24,
             )
         )
     )

@@ -1,7 +1,6 @@
 """Panel builders shared by every CarePulse dashboard: one look, one way to query."""
 
 from collections.abc import Iterable
-from typing import TypeVar
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
@@ -9,8 +8,6 @@ from grafana_foundation_sdk.builders import heatmap, prometheus, stat, timeserie
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import DashboardLinkType, DataSourceRef
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
-
-from observability.metrics import PENDING_PREFIX
 
 # The uids the provisioned datasources carry (grafana/provisioning/datasources).
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="prometheus")
@@ -124,14 +121,6 @@ def distribution(title: str, histogram: str, selector: str, *, description: str)
             ).format(PromQueryFormat.HEATMAP)
         )
     )
-
-
-AnyPanel = TypeVar("AnyPanel", timeseries.Panel, heatmap.Panel)
-
-
-def pending(panel: AnyPanel, metrics: str, why: str) -> AnyPanel:
-    """Marks a panel whose metric the instrumentation work has not added yet."""
-    return panel.description(f"{PENDING_PREFIX} {metrics}. {why}")
 
 
 def row(title: str) -> dashboard_builders.Row:

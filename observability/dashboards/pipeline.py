@@ -2,7 +2,7 @@
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 
-from observability.dashboards.panels import RATE, dashboard, graph, latency, pending, query, row
+from observability.dashboards.panels import RATE, dashboard, graph, latency, query, row
 
 
 def build() -> Dashboard:
@@ -50,19 +50,17 @@ def build() -> Dashboard:
             )
         )
         .with_panel(
-            pending(
-                graph(
-                    "Consumer lag by partition",
-                    "short",
-                    [
-                        query(
-                            "max by (group, topic, partition) (carepulse_kafka_consumer_lag)",
-                            "{{group}} {{topic}}/{{partition}}",
-                        )
-                    ],
-                ),
-                "carepulse_kafka_consumer_lag",
-                "Records between the group's committed offset and the log end, per partition.",
+            graph(
+                "Consumer lag by partition",
+                "short",
+                [
+                    query(
+                        "max by (group, topic, partition) (carepulse_kafka_consumer_lag)",
+                        "{{group}} {{topic}}/{{partition}}",
+                    )
+                ],
+                description="Records in each partition beyond the group's position, measured "
+                "after every poll; classify scales on it in production.",
             )
         )
         .with_row(row("Failures"))
@@ -81,20 +79,17 @@ def build() -> Dashboard:
             )
         )
         .with_panel(
-            pending(
-                graph(
-                    "Produce errors by topic",
-                    "short",
-                    [
-                        query(
-                            "sum by (job, topic) (increase(carepulse_kafka_produce_errors_total"
-                            f"[{RATE}]))",
-                            "{{job}}: {{topic}}",
-                        )
-                    ],
-                ),
-                "carepulse_kafka_produce_errors_total",
-                "Records the broker refused or that timed out.",
+            graph(
+                "Produce errors by topic",
+                "short",
+                [
+                    query(
+                        "sum by (job, topic) (increase(carepulse_kafka_produce_errors_total"
+                        f"[{RATE}]))",
+                        "{{job}}: {{topic}}",
+                    )
+                ],
+                description="Records the broker refused or did not acknowledge in time.",
             )
         )
         .with_row(row("Alert notifications"))
@@ -131,20 +126,6 @@ def build() -> Dashboard:
                     ),
                 ],
                 description="on_time, late (counted into the first open bucket), duplicate.",
-            )
-        )
-        .with_panel(
-            graph(
-                "Feedback events",
-                "ops",
-                [
-                    query(
-                        "sum by (outcome) "
-                        f"(rate(carepulse_recommend_feedback_events_total[{RATE}]))",
-                        "{{outcome}}",
-                    )
-                ],
-                width=24,
             )
         )
     )

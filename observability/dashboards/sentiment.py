@@ -1,4 +1,5 @@
-"""Sentiment monitor: negative ratio by topic, the alerts the spike detector raises."""
+"""Sentiment monitor: negative ratio by topic, the alerts the spike detector raises, what
+customers write about and whether the suggestions help."""
 
 from grafana_foundation_sdk.builders.dashboard import AnnotationQuery, Dashboard
 
@@ -8,9 +9,17 @@ from observability.dashboards.panels import (
     big_number,
     dashboard,
     graph,
-    pending,
+    latency,
     query,
     row,
+)
+
+# increase() needs two samples, and a topic's first alert since the alert service started
+# creates its series already at 1: a series that did not exist a minute ago is an alert too.
+ALERTS_OPENED = (
+    "sum by (topic, severity) (increase(carepulse_alerts_opened_total[1m])) > 0"
+    " or sum by (topic, severity) "
+    "(carepulse_alerts_opened_total unless carepulse_alerts_opened_total offset 1m)"
 )
 
 
@@ -27,7 +36,7 @@ def build() -> Dashboard:
             .datasource(PROMETHEUS)
             .enable(True)
             .icon_color("red")
-            .expr("sum by (topic, severity) (increase(carepulse_alerts_opened_total[1m])) > 0")
+            .expr(ALERTS_OPENED)
         )
         .annotation(
             AnnotationQuery()
@@ -70,16 +79,13 @@ def build() -> Dashboard:
         )
         .with_row(row("By topic"))
         .with_panel(
-            pending(
-                graph(
-                    "Negative ratio by topic",
-                    "percentunit",
-                    [query("max by (topic) (carepulse_alert_negative_ratio)", "{{topic}}")],
-                    width=24,
-                ),
-                "carepulse_alert_negative_ratio",
-                "Share of negative messages in each topic's last closed bucket; red marks are "
-                "the alerts opened.",
+            graph(
+                "Negative ratio by topic",
+                "percentunit",
+                [query("max by (topic) (carepulse_alert_negative_ratio)", "{{topic}}")],
+                description="Share of negative messages in each topic's last closed bucket; "
+                "red marks are the alerts opened, orange ones Prometheus alerts firing.",
+                width=24,
             )
         )
         .with_panel(
@@ -97,22 +103,43 @@ def build() -> Dashboard:
             )
         )
         .with_panel(
-            pending(
-                graph(
-                    "Time to acknowledge",
-                    "s",
-                    [
-                        query(
-                            "sum by (severity) (rate("
-                            f"carepulse_alert_time_to_acknowledge_seconds_sum[{RATE}])) / "
-                            "sum by (severity) (rate("
-                            f"carepulse_alert_time_to_acknowledge_seconds_count[{RATE}]))",
-                            "mean {{severity}}",
-                        )
-                    ],
-                ),
+            latency(
+                "Time to acknowledge",
                 "carepulse_alert_time_to_acknowledge_seconds",
-                "From an alert opening to an operator's acknowledgement.",
+                'job="alert"',
+                "severity",
+                description="From an alert opening to an operator's acknowledgement.",
+            )
+        )
+        .with_row(row("Messages and suggestions"))
+        .with_panel(
+            graph(
+                "Messages by sentiment and intent",
+                "ops",
+                [
+                    query(
+                        "topk(15, sum by (sentiment, intent) "
+                        f"(rate(carepulse_messages_classified_total[{RATE}])))",
+                        "{{sentiment}}: {{intent}}",
+                    )
+                ],
+                description="The fifteen most frequent pairs of predicted sentiment and intent.",
+                stacked=True,
+            )
+        )
+        .with_panel(
+            graph(
+                "Suggestion feedback by outcome",
+                "ops",
+                [
+                    query(
+                        "sum by (outcome) "
+                        f"(rate(carepulse_recommend_feedback_events_total[{RATE}]))",
+                        "{{outcome}}",
+                    )
+                ],
+                description="Votes on suggested articles: counted into the ranking, duplicate, "
+                "or refused (unknown message, article not suggested to that customer).",
             )
         )
     )

@@ -15,7 +15,6 @@ from tests.integration.system_binaries import require_binary
 
 OBSERVABILITY = REPO_ROOT / "observability"
 RULES_DIR = OBSERVABILITY / "prometheus" / "rules"
-PENDING_RULES = RULES_DIR / "pending.rules.yml"
 DASHBOARDS_DIR = OBSERVABILITY / "grafana" / "dashboards"
 # Grafana's variables, replaced by what they stand for so Prometheus' parser reads the query.
 GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
@@ -29,7 +28,6 @@ _KEYWORDS = {
 class Expression:
     where: str  # file and panel or rule, for messages
     expr: str
-    pending: bool  # a panel or rule written for a metric the instrumentation work adds
 
 
 def promtool() -> Path:
@@ -53,11 +51,7 @@ def rules(path: Path) -> Iterator[dict[str, Any]]:
 
 def rule_expressions() -> list[Expression]:
     return [
-        Expression(
-            f"{path.name}: {rule.get('alert') or rule['record']}",
-            rule["expr"],
-            path == PENDING_RULES,
-        )
+        Expression(f"{path.name}: {rule.get('alert') or rule['record']}", rule["expr"])
         for path in rule_files()
         for rule in rules(path)
     ]
@@ -73,13 +67,10 @@ def dashboard_expressions() -> list[Expression]:
         dashboard = json.loads(path.read_text())
         for annotation in dashboard.get("annotations", {}).get("list", []):
             if annotation.get("expr"):
-                found.append(
-                    Expression(f"{path.name}: {annotation['name']}", annotation["expr"], False)
-                )
+                found.append(Expression(f"{path.name}: {annotation['name']}", annotation["expr"]))
         for panel in dashboard.get("panels", []):
-            pending = panel.get("description", "").startswith("Pending instrumentation:")
             for target in panel.get("targets", []):
-                found.append(Expression(f"{path.name}: {panel['title']}", target["expr"], pending))
+                found.append(Expression(f"{path.name}: {panel['title']}", target["expr"]))
     return found
 
 
@@ -89,16 +80,43 @@ def parseable(expr: str) -> str:
     return expr
 
 
-def metric_names(expr: str) -> set[str]:
-    """The metric names a PromQL expression selects (a lexer's view, no full parse)."""
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', parseable(expr))
-    text = re.sub(r"\{[^}]*\}", " ", text)  # label matchers
+@dataclass(frozen=True)
+class Selector:
+    """A vector selector of an expression: `name{matchers}`, without its range or offset."""
+
+    name: str
+    matchers: str  # "{...}" as written, or ""
+
+    def __str__(self) -> str:
+        return f"{self.name}{self.matchers}"
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
+_SELECTOR = re.compile(r"(?<![\w:.])([A-Za-z_:][\w:]*)\s*(\{[^}]*\})?")
+
+
+def vector_selectors(expr: str) -> set[Selector]:
+    """The vector selectors of a PromQL expression (a lexer's view, no full parse)."""
+    strings: list[str] = []
+
+    def hold(match: re.Match[str]) -> str:
+        strings.append(match.group(0))
+        return f'"{len(strings) - 1}"'
+
+    text = _STRING.sub(hold, parseable(expr))  # no brace or bracket inside a string is read
     text = re.sub(r"\[[^\]]*\]", " ", text)  # range selectors
-    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
-    names = set()
-    for match in re.finditer(r"(?<![\w:.])[A-Za-z_:][\w:]*", text):
-        token = match.group(0)
-        if token.lower() in _KEYWORDS or text[match.end() :].lstrip().startswith("("):
+    text = _GROUPING.sub(" ", text)
+    selectors = set()
+    for match in _SELECTOR.finditer(text):
+        name, matchers = match.group(1), match.group(2) or ""
+        if name.lower() in _KEYWORDS or text[match.end() :].lstrip().startswith("("):
             continue
-        names.add(token)
-    return names
+        matchers = re.sub(r'"(\d+)"', lambda m: strings[int(m.group(1))], matchers)
+        selectors.add(Selector(name, matchers))
+    return selectors
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression selects."""
+    return {selector.name for selector in vector_selectors(expr)}

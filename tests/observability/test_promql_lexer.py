@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.observability.promql import metric_names
+from tests.observability.promql import metric_names, vector_selectors
 
 
 @pytest.mark.parametrize(
@@ -27,3 +27,15 @@ def test_metric_names_finds_every_selected_metric_and_nothing_else(
     expr: str, names: set[str]
 ) -> None:
     assert metric_names(expr) == names
+
+
+def test_vector_selectors_keep_matchers_and_drop_ranges_offsets_and_groupings() -> None:
+    expr = (
+        'sum by (job) (rate(a_total{code=~"5..", path="/x{y}"}[5m] offset 1w))'
+        ' / on (job) group_left sum by (job) (b) > 0 unless c{d="e"}'
+    )
+    assert {str(s) for s in vector_selectors(expr)} == {
+        'a_total{code=~"5..", path="/x{y}"}',
+        "b",
+        'c{d="e"}',
+    }
