@@ -150,6 +150,9 @@ class ConsumerLoop(Generic[T]):
         self._finished_lock = threading.Lock()
         self._group_id = group_id
         self._lag = ConsumerLag(group_id, topic)
+        # A series that appears at its first event is already 1: increase() and the alerts on
+        # it would miss that event. It exists at 0 from the start instead.
+        DEAD_LETTERS.labels(topic)
         self._consumer: KafkaConsumer = None  # connected by run(): see _connect()
 
     @property

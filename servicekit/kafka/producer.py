@@ -74,11 +74,14 @@ class EventProducer:
         self, topic: str, key: bytes | None, value: bytes | None, headers: RecordHeaders
     ) -> "Future[None]":
         future: Future[None] = Future()
+        # The topic's error series exists at 0 before its first error, which increase() and the
+        # ProduceErrors alert would otherwise miss.
+        errors = PRODUCE_ERRORS.labels(topic)
         try:
             producer = self._client()
             sent = producer.send(topic, value=value, key=key, headers=headers)
         except KafkaError as error:  # no broker, or no metadata for the topic, within 5 s
-            PRODUCE_ERRORS.labels(topic).inc()
+            errors.inc()
             future.set_exception(DeliveryFailed(f"{topic}: {error}"))
             return future
         with self._unsettled_lock:

@@ -83,6 +83,11 @@ class NotificationDispatcher:
         self._dead_letters = dead_letters
         self._batch_size = batch_size
         self._clock = clock
+        # Series at 0 from the start: increase() would miss a series' first event, and with it
+        # the NotificationsDeadLettered alert.
+        for outcome in ("delivered", "failed"):
+            NOTIFICATION_ATTEMPTS.labels(destination.kind, outcome)
+        NOTIFICATIONS_DEAD_LETTERED.labels(destination.kind)
 
     def deliver_due(self) -> int:
         """Deliver pending events in order until one has to wait; returns how many were settled

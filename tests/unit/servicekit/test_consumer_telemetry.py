@@ -162,3 +162,18 @@ def test_lag_is_reported_per_assigned_partition_while_consuming_and_removed_on_l
     assert seen == {0: 6.0, 1: 0.0}
     assert client.closed
     assert _lag("lag-group", 0) is None and _lag("lag-group", 1) is None
+
+
+def test_the_dead_letter_series_of_a_topic_exists_at_zero_before_its_first_dead_letter() -> None:
+    # increase() over a series born at its first event misses that event, and the alert with it.
+    ConsumerLoop(
+        settings=SETTINGS,
+        group_id="unit-zero",
+        topic="topic.without.dead.letters",
+        message_type=events_pb2.CustomerMessage,
+        processor=_Processor(),
+        producer=_RecordingProducer(),
+    )
+
+    labels = {"topic": "topic.without.dead.letters"}
+    assert REGISTRY.get_sample_value("carepulse_kafka_dead_letters_total", labels) == 0.0
