@@ -50,8 +50,8 @@ run: install ## run Kafka and all services locally; Ctrl-C stops everything
 	$(BIN)/python -m local.run
 
 # k8s-tools: the cluster tests' control plane; observability: the collector, Zipkin and
-# Prometheus that tests/observability starts.
-test: install lint typecheck test-deps k8s-tools observability $(LOADTEST_VENV)/.deps ## install what is missing, then run every test
+# Prometheus that tests/observability starts; browser-deps: Chromium and axe-core (tests/browser).
+test: install lint typecheck test-deps k8s-tools observability $(LOADTEST_VENV)/.deps browser-deps ## install what is missing, then run every test
 	$(BIN)/python -m pytest
 
 # $(call apt-install-missing,PACKAGES): install the Debian packages not installed yet (root, or sudo).
@@ -79,6 +79,31 @@ lint: $(VENV)/.deps
 typecheck: install $(LOADTEST_VENV)/.deps
 	$(BIN)/mypy servicekit services gateway textencoder benchmarks local reliability tests docs/examples observability loadtests/run.py
 	$(BIN)/mypy --python-executable $(LOADTEST_VENV)/bin/python loadtests/locustfile.py  # Locust's own venv
+
+# ---- the web console's browser tests (tests/browser) ----
+# Playwright for Python (a dev dependency) drives Debian's Chromium over CDP, so no driver
+# package and never a browser download of its own. axe-core, pinned by the lockfile, goes into
+# the user cache: the tests inject it into the pages; the console itself serves no npm code.
+BROWSER_DEBS := chromium
+BROWSER_NPM := $(CACHE_DIR)/browser-tests
+export CAREPULSE_AXE_JS := $(BROWSER_NPM)/node_modules/axe-core/axe.min.js
+
+.PHONY: browser-deps test-browser console-screenshots
+
+browser-deps: $(BROWSER_NPM)/.complete ## install Chromium (Debian) and axe-core (npm ci, user cache), if missing
+	$(call apt-install-missing,$(BROWSER_DEBS))
+
+$(BROWSER_NPM)/.complete: tests/browser/package.json tests/browser/package-lock.json
+	mkdir -p $(@D)
+	cp tests/browser/package.json tests/browser/package-lock.json $(@D)/
+	cd $(@D) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+test-browser: install browser-deps ## the console in a real Chromium against a real stack
+	$(BIN)/python -m pytest tests/browser
+
+console-screenshots: install browser-deps ## rerun the console's two flows and write docs/console-{agent,operator}.png
+	CAREPULSE_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser -k 'agent_sees or operator_sees'
 
 # ---- models: training and evaluation (each prints one JSON object as its last line) ----
 DATA_DIR ?= ../shared/datasets

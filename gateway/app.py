@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 from gateway.alert_streams import AlertStreams
 from gateway.auth import Authenticator
 from gateway.body_limit import BodySizeLimit
+from gateway.console.router import console_router
 from gateway.error_handlers import install_error_handlers
 from gateway.keyring import KeyRing, Role
 from gateway.metrics import GatewayMetrics, RequestMetrics
@@ -90,6 +91,7 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
     app.include_router(alerts_router(upstreams, settings, auth, streams))
     app.include_router(health_router(upstreams, settings, app.state.shutting_down.is_set))
     app.include_router(metrics_router(metrics))
+    app.include_router(console_router(settings))
 
     # Added innermost first: the metrics middleware sees every answer, the 413 included.
     if settings.cors_origins:
@@ -100,15 +102,19 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
             allow_headers=["X-API-Key", "Authorization", "Content-Type", "Last-Event-ID"],
             expose_headers=["Retry-After"],
         )
-    # SSE streams and liveness are async and hold no thread; streams have their own bounds.
-    app.add_middleware(RouteBudgets, budgets=budgets, exempt=("/v1/alerts/stream", "/healthz"))
+    # SSE streams, liveness and the console's files are async and hold no thread; streams
+    # have their own bounds.
+    app.add_middleware(
+        RouteBudgets, budgets=budgets, exempt=("/v1/alerts/stream", "/healthz", "/console")
+    )
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
     )
     app.add_middleware(RequestMetrics, metrics=metrics)
     # A server span per request; its context reaches the services through the gRPC
-    # client interceptor of each channel. Probes and scrapes would only be noise.
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    # client interceptor of each channel. Probes, scrapes and the console's static files
+    # would only be noise.
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics,/console")
     return app
 
 

@@ -68,6 +68,12 @@ class GatewaySettings(BaseSettings):
     # Browser origins allowed by CORS; empty (the default) sends no CORS headers at all.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
+    # Where the console links out to (gateway/console): a trace UI's page of one trace, with
+    # `{trace_id}` in it (Zipkin: http://host:9411/zipkin/traces/{trace_id}), and Grafana's base
+    # URL. Unset: no such links.
+    console_trace_url: str | None = None
+    console_grafana_url: str | None = None
+
     # `role:name:sha256hex`, comma-separated: what a Kubernetes Secret holds.
     api_key_hashes: Annotated[tuple[ApiKey, ...], NoDecode] = ()
     # Plaintext keys as a developer exports them; hashed while the settings are read, so
@@ -84,6 +90,20 @@ class GatewaySettings(BaseSettings):
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("console_trace_url", "console_grafana_url")
+    @classmethod
+    def _require_web_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value or None
+
+    @field_validator("console_trace_url")
+    @classmethod
+    def _require_trace_id_slot(cls, value: str | None) -> str | None:
+        if value and "{trace_id}" not in value:
+            raise ValueError("must contain {trace_id}, where the trace's id goes")
         return value
 
     @field_validator("api_key_hashes", mode="before")

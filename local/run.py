@@ -68,6 +68,9 @@ def main() -> int:
         # Logs too (traces and metrics follow the endpoint): the collector writes each record,
         # past its PII processors, to its own log; stdout keeps every service's JSON lines.
         env["OTEL_LOGS_EXPORTER"] = "otlp"
+    if backends and "zipkin" in backends.urls():
+        # The console links an alert's example messages to their traces there.
+        env["GATEWAY_CONSOLE_TRACE_URL"] = backends.urls()["zipkin"] + "traces/{trace_id}"
     stack = Stack(DATA_DIR, ports, env=env)
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
@@ -82,6 +85,7 @@ def main() -> int:
         print(
             "\nCarePulse is ready.\n"
             f"  gateway:       {stack.gateway_url}   (OpenAPI: {stack.gateway_url}/docs)\n"
+            f"  console:       {stack.gateway_url}/console/   (agent and operator views)\n"
             f"  client key:    {keys['CAREPULSE_CLIENT_KEY']}\n"
             f"  operator key:  {keys['CAREPULSE_OPERATOR_KEY']}\n"
             f"  (keys are in {ENV_FILE.name}; state in {DATA_DIR})\n"

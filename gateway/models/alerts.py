@@ -1,6 +1,6 @@
 """Alerts as operators see them: GET /v1/alerts, the SSE stream and acknowledgements."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from carepulse.v1 import events_pb2
@@ -105,6 +105,43 @@ class AlertEvent(BaseModel):
     @classmethod
     def from_proto(cls, event: Any) -> "AlertEvent":
         return cls(sequence=event.sequence, alert=Alert.from_proto(event.alert))
+
+
+class JudgedBucket(BaseModel):
+    start: datetime
+    negative_count: int
+    total_count: int
+    expected_negatives: float = Field(description="Negatives the baseline expected.")
+    spike_threshold_negatives: int = Field(
+        description="The fewest negatives that would have spiked this bucket on its own."
+    )
+    spiked: bool = Field(description="The bucket met the spike condition (alone or sustained).")
+
+
+class AlertSeries(BaseModel):
+    """The alert's topic and channel bucket by bucket around its window, as judged."""
+
+    alert_id: str
+    bucket_seconds: float
+    buckets: list[JudgedBucket] = Field(description="Oldest first; empty once past retention.")
+
+    @classmethod
+    def from_proto(cls, series: Any) -> "AlertSeries":
+        return cls(
+            alert_id=series.alert_id,
+            bucket_seconds=series.bucket_width.ToTimedelta().total_seconds(),
+            buckets=[
+                JudgedBucket(
+                    start=bucket.start.ToDatetime(tzinfo=UTC),
+                    negative_count=bucket.negative_count,
+                    total_count=bucket.total_count,
+                    expected_negatives=bucket.expected_negatives,
+                    spike_threshold_negatives=bucket.spike_threshold_negatives,
+                    spiked=bucket.spiked,
+                )
+                for bucket in series.buckets
+            ],
+        )
 
 
 class AcknowledgeRequest(BaseModel):

@@ -1,15 +1,22 @@
-"""Operators' view of alerts: list with filters and cursor, follow as SSE, acknowledge."""
+"""Operators' view of alerts: list with filters and cursor, follow as SSE, chart, acknowledge."""
 
 from typing import Annotated
 
 from carepulse.v1 import alert_pb2, events_pb2
-from fastapi import APIRouter, Body, Depends, Header, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from starlette.responses import Response
 
 from gateway.alert_streams import AlertStreams
 from gateway.auth import Authenticator
 from gateway.keyring import ApiKey, Role
-from gateway.models.alerts import STATES, AcknowledgeRequest, Alert, AlertPage, AlertStateName
+from gateway.models.alerts import (
+    STATES,
+    AcknowledgeRequest,
+    Alert,
+    AlertPage,
+    AlertSeries,
+    AlertStateName,
+)
 from gateway.problems import FieldError, Problem, problem_responses
 from gateway.settings import GatewaySettings
 from gateway.timestamps import ApiDatetime, to_timestamp
@@ -80,6 +87,18 @@ def alerts_router(
         `?after=`; the header wins, since a reconnecting EventSource repeats the first URL.
         """
         return await streams.open(_resume_point(after, last_event_id), holder=key.name)
+
+    @router.get(
+        "/v1/alerts/{alert_id}/series",
+        responses=problem_responses(400, 401, 403, 404, 422, 429, 503, 504),
+    )
+    def alert_series(alert_id: Annotated[str, Path(max_length=64)]) -> AlertSeries:
+        """The alert's series bucket by bucket around its window: counts, the negatives
+        expected, the count that would spike, and which buckets spiked."""
+        series = upstreams.alert.GetAlertSeries(
+            alert_pb2.GetAlertSeriesRequest(alert_id=alert_id), timeout=settings.alert_deadline_s
+        )
+        return AlertSeries.from_proto(series)
 
     @router.post(
         "/v1/alerts/{alert_id}/ack",

@@ -5,6 +5,8 @@ with history gets a zero-count bucket for every quiet interval, so the monitor s
 and an incident resolves even when its topic goes silent. Per series, the monitor's new state,
 the alert changes and their outbox rows commit in one transaction: a crash at any point
 leaves either all of it or none, and the restarted process picks up where the database says.
+Each bucket's verdict is kept for `history` in the same transaction: the time series an
+alert's evidence is drawn on.
 """
 
 import logging
@@ -14,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.alert.alerts import Alert, SeriesKey
 from services.alert.buckets import BucketTally, bucket_start_of
+from services.alert.judged_buckets import JudgedBucket, judged_bucket
 from services.alert.lifecycle import AlertLifecycle, ClosedBucket
 from services.alert.metrics import ALERTS_OPENED, BUCKETS_CLOSED, OPEN_ALERTS
 from services.alert.negative_ratio import TopicNegativeRatios
@@ -39,6 +42,7 @@ class BucketCloser:
         *,
         bucket_width: timedelta,
         allowed_lateness: timedelta,
+        history: timedelta,
         not_before: datetime | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -47,6 +51,7 @@ class BucketCloser:
         self._spike_config = spike_config
         self._width = bucket_width
         self._lateness = allowed_lateness
+        self._history = history
         self._not_before = not_before
         self._clock = clock
         self._negative_ratios = TopicNegativeRatios()
@@ -89,6 +94,7 @@ class BucketCloser:
         if first > last_due:
             return 0, [], None
         opened: list[Alert] = []
+        judged: list[JudgedBucket] = []
         start, closed, bucket = first, 0, None
         while start <= last_due:
             bucket = ClosedBucket(start, start + self._width, pending.get(start, BucketTally()))
@@ -96,12 +102,15 @@ class BucketCloser:
                 counts = BucketCounts(start, bucket.tally.negative, bucket.tally.total)
                 verdict = monitor.observe(counts)
                 record_verdict(span, verdict)
+                judged.append(judged_bucket(counts, verdict, self._spike_config))
                 alert = self._lifecycle.on_bucket_closed(tx, series, bucket, verdict, now)
             if alert is not None:
                 opened.append(alert)
             start += self._width
             closed += 1
         tx.delete_open_buckets_through(series, last_due)
+        tx.save_judged_buckets(series, judged)
+        tx.forget_judged_buckets_before(series, last_due - self._history)
         tx.save_series_state(series, SeriesState(monitor.to_state(), last_due))
         return closed, opened, bucket
 

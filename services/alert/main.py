@@ -74,6 +74,7 @@ def main() -> int:
         settings.spike_config,
         bucket_width=settings.bucket_width,
         allowed_lateness=settings.allowed_lateness,
+        history=timedelta(hours=settings.bucket_history_hours),
         not_before=datetime.now(UTC) + timedelta(seconds=settings.startup_hold_seconds),
     )
     producer = EventProducer(settings.kafka, client_id="alert")
@@ -112,6 +113,7 @@ def main() -> int:
         store,
         lifecycle,
         feed,
+        bucket_width=settings.bucket_width,
         stream_poll_s=settings.stream_poll_seconds,
         max_streams=settings.max_streams,
     )

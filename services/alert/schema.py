@@ -86,6 +86,21 @@ series = Table(
     Column("last_closed_bucket", UtcDateTime, nullable=False),
 )
 
+# What the monitor concluded about each closed bucket, kept for `bucket_history_hours`: the
+# time series behind an alert's evidence (GetAlertSeries).
+judged_buckets = Table(
+    "judged_buckets",
+    metadata,
+    Column("topic", String(255), primary_key=True),
+    Column("channel", String(64), primary_key=True),
+    Column("bucket_start", UtcDateTime, primary_key=True),
+    Column("negative_count", Integer, nullable=False),
+    Column("total_count", Integer, nullable=False),
+    Column("expected_negatives", Float, nullable=False),
+    Column("spike_threshold_negatives", Integer, nullable=False),
+    Column("spiked", Boolean, nullable=False),
+)
+
 alerts = Table(
     "alerts",
     metadata,

@@ -1,16 +1,19 @@
 """gRPC AlertService: translates protobuf to store and lifecycle calls and back."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 import grpc
 from carepulse.v1 import alert_pb2, alert_pb2_grpc, events_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from servicekit.timestamps import to_timestamp
 from services.alert.alerts import AlertState
 from services.alert.errors import AlertAlreadyResolved, AlertNotFound, InvalidPageToken
 from services.alert.event_feed import EventFeed
 from services.alert.events import STATES, to_alert_event, to_alert_message
+from services.alert.judged_buckets import JudgedBucket
 from services.alert.lifecycle import AlertLifecycle
 from services.alert.page_token import decode_page_token, encode_page_token
 from services.alert.store import AlertQuery, AlertStore, PageCursor
@@ -21,6 +24,10 @@ MAX_PAGE_SIZE = 500
 MAX_NOTE_CHARS = 2000
 MAX_OPERATOR_CHARS = 255
 _STATES_BY_PROTO: dict[int, AlertState] = {value: state for state, value in STATES.items()}
+# An alert's series: this many buckets before its window and after it, for context, and at
+# most this many in all (the latest, for an incident longer than that).
+SERIES_CONTEXT_BUCKETS = 30
+MAX_SERIES_BUCKETS = 480
 # Initial metadata sent once a stream holds its slot: the caller's proof that it is attached.
 STREAM_ATTACHED = ("carepulse-stream", "attached")
 
@@ -32,6 +39,7 @@ class AlertServicer(alert_pb2_grpc.AlertServiceServicer):  # type: ignore[misc]
         lifecycle: AlertLifecycle,
         feed: EventFeed,
         *,
+        bucket_width: timedelta,
         stream_poll_s: float = 1.0,
         stream_batch: int = 100,
         max_streams: int = 8,
@@ -39,6 +47,7 @@ class AlertServicer(alert_pb2_grpc.AlertServiceServicer):  # type: ignore[misc]
         self._store = store
         self._lifecycle = lifecycle
         self._feed = feed
+        self._bucket_width = bucket_width
         self._stream_poll_s = stream_poll_s
         self._stream_batch = stream_batch
         self._stream_slots = StreamSlots(max_streams)
@@ -127,6 +136,25 @@ class AlertServicer(alert_pb2_grpc.AlertServiceServicer):  # type: ignore[misc]
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
         return to_alert_message(alert)
 
+    def GetAlertSeries(
+        self, request: alert_pb2.GetAlertSeriesRequest, context: grpc.ServicerContext
+    ) -> alert_pb2.AlertSeries:
+        alert = self._store.get_alert(request.alert_id) if request.alert_id else None
+        if alert is None:
+            _abort(context, grpc.StatusCode.NOT_FOUND, f"no alert {request.alert_id!r}")
+        width = self._bucket_width
+        end = alert.evidence.window_end + SERIES_CONTEXT_BUCKETS * width
+        start = max(
+            alert.evidence.window_start - SERIES_CONTEXT_BUCKETS * width,
+            end - MAX_SERIES_BUCKETS * width,
+        )
+        buckets = self._store.judged_buckets(alert.series, start, end, MAX_SERIES_BUCKETS)
+        series = alert_pb2.AlertSeries(
+            alert_id=alert.alert_id, buckets=[_judged_message(b) for b in buckets]
+        )
+        series.bucket_width.FromTimedelta(width)
+        return series
+
     @staticmethod
     def _state_filter(value: int, context: grpc.ServicerContext) -> AlertState | None:
         if value == events_pb2.ALERT_STATE_UNSPECIFIED:
@@ -141,3 +169,20 @@ def _datetime(request: alert_pb2.ListAlertsRequest, field: str) -> datetime | No
         return None
     stamp: Timestamp = getattr(request, field)
     return stamp.ToDatetime(tzinfo=UTC)
+
+
+def _judged_message(bucket: JudgedBucket) -> alert_pb2.JudgedBucket:
+    return alert_pb2.JudgedBucket(
+        start=to_timestamp(bucket.start),
+        negative_count=bucket.negative,
+        total_count=bucket.total,
+        expected_negatives=bucket.expected_negatives,
+        spike_threshold_negatives=bucket.spike_threshold_negatives,
+        spiked=bucket.spiked,
+    )
+
+
+def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, details: str) -> NoReturn:
+    """`context.abort` raises, which its untyped stubs do not say."""
+    context.abort(code, details)
+    raise AssertionError("grpc's abort returned")

@@ -34,6 +34,8 @@ class AlertSettings(ServiceSettings):
     # Outbox relay and alert streams are woken on commit; these polls are only a fallback.
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     stream_poll_seconds: float = Field(default=1.0, gt=0)
+    # How long each closed bucket's counts and verdict are kept to chart an alert's evidence.
+    bucket_history_hours: float = Field(default=48.0, gt=0)
     # Concurrent StreamAlerts calls; must leave gRPC threads for unary calls (see below).
     max_streams: int = Field(default=8, ge=1)
     # Longer than Kafka keeps messages.classified (7 days): older records cannot come back.

@@ -42,6 +42,7 @@ from services.alert.alerts import (
 from services.alert.buckets import BucketTally
 from services.alert.deliveries import DeliveryState
 from services.alert.events import to_alert_message
+from services.alert.judged_buckets import JudgedBucket
 
 # Bound parameters per IN (...) list: well under SQLite's and PostgreSQL's limits.
 _IN_CHUNK = 500
@@ -151,6 +152,25 @@ class AlertStore:
         )
         with self._engine.connect() as connection:
             return [_alert_from_row(row._mapping) for row in connection.execute(statement)]
+
+    def judged_buckets(
+        self, key: SeriesKey, start: datetime, end: datetime, limit: int
+    ) -> list[JudgedBucket]:
+        """The series' judged buckets starting in [start, end), oldest first, at most `limit`."""
+        table = schema.judged_buckets
+        statement = (
+            select(table)
+            .where(
+                table.c.topic == key.topic,
+                table.c.channel == key.channel,
+                table.c.bucket_start >= start,
+                table.c.bucket_start < end,
+            )
+            .order_by(table.c.bucket_start)
+            .limit(limit)
+        )
+        with self._engine.connect() as connection:
+            return [_judged_from_row(row._mapping) for row in connection.execute(statement)]
 
     def open_alerts(self) -> list[Alert]:
         """Every firing or acknowledged alert, oldest first."""
@@ -339,6 +359,28 @@ class AlertTransaction:
                 insert(table).values(topic=key.topic, channel=key.channel, **values)
             )
 
+    # Judged buckets -------------------------------------------------------------------------
+
+    def save_judged_buckets(self, key: SeriesKey, buckets: Sequence[JudgedBucket]) -> None:
+        if buckets:
+            self.connection.execute(
+                insert(schema.judged_buckets),
+                [
+                    {"topic": key.topic, "channel": key.channel, **_judged_values(bucket)}
+                    for bucket in buckets
+                ],
+            )
+
+    def forget_judged_buckets_before(self, key: SeriesKey, moment: datetime) -> None:
+        table = schema.judged_buckets
+        self.connection.execute(
+            delete(table).where(
+                table.c.topic == key.topic,
+                table.c.channel == key.channel,
+                table.c.bucket_start < moment,
+            )
+        )
+
     # Alerts and their outbox ---------------------------------------------------------------
 
     def open_alert(self, key: SeriesKey) -> Alert | None:
@@ -461,6 +503,28 @@ def _alert_values(alert: Alert) -> dict[str, Any]:
         "acknowledgement_note": ack.note if ack else None,
         "acknowledged_at": ack.at if ack else None,
     }
+
+
+def _judged_values(bucket: JudgedBucket) -> dict[str, Any]:
+    return {
+        "bucket_start": bucket.start,
+        "negative_count": bucket.negative,
+        "total_count": bucket.total,
+        "expected_negatives": bucket.expected_negatives,
+        "spike_threshold_negatives": bucket.spike_threshold_negatives,
+        "spiked": bucket.spiked,
+    }
+
+
+def _judged_from_row(row: RowMapping) -> JudgedBucket:
+    return JudgedBucket(
+        start=row["bucket_start"],
+        negative=row["negative_count"],
+        total=row["total_count"],
+        expected_negatives=row["expected_negatives"],
+        spike_threshold_negatives=row["spike_threshold_negatives"],
+        spiked=bool(row["spiked"]),
+    )
 
 
 def _alert_from_row(row: RowMapping) -> Alert:

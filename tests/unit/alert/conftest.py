@@ -21,6 +21,7 @@ from services.alert.spike import SpikeConfig
 from services.alert.store import AlertQuery, AlertStore
 
 WIDTH = timedelta(seconds=60)
+HISTORY = timedelta(hours=2)
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CARD = SeriesKey(topic="card_declined", channel="chat")
 SPIKE_CONFIG = SpikeConfig(cooldown_buckets=2, resolve_after_buckets=3)
@@ -78,6 +79,7 @@ class Pipeline:
             SPIKE_CONFIG,
             bucket_width=WIDTH,
             allowed_lateness=timedelta(0),
+            history=HISTORY,
             clock=clock,
         )
         self._next_id = 0

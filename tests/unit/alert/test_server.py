@@ -62,7 +62,9 @@ def _alert(index: int, topic: str = "refund", state: AlertState = AlertState.FIR
 
 @pytest.fixture
 def servicer(pipeline: Pipeline) -> AlertServicer:
-    return AlertServicer(pipeline.store, pipeline.lifecycle, pipeline.feed, stream_poll_s=0.05)
+    return AlertServicer(
+        pipeline.store, pipeline.lifecycle, pipeline.feed, bucket_width=WIDTH, stream_poll_s=0.05
+    )
 
 
 def _insert(pipeline: Pipeline, alerts: list[Alert]) -> None:
@@ -175,7 +177,12 @@ def test_stream_replays_after_the_sequence_then_follows_until_cancelled(
 
 def test_streams_beyond_the_limit_are_refused_until_one_ends(pipeline: Pipeline) -> None:
     servicer = AlertServicer(
-        pipeline.store, pipeline.lifecycle, pipeline.feed, stream_poll_s=0.05, max_streams=2
+        pipeline.store,
+        pipeline.lifecycle,
+        pipeline.feed,
+        bucket_width=WIDTH,
+        stream_poll_s=0.05,
+        max_streams=2,
     )
 
     def follow() -> tuple[FakeContext, threading.Thread]:

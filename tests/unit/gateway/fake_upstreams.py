@@ -176,6 +176,22 @@ class FakeAlerts(alert_pb2_grpc.AlertServiceServicer):  # type: ignore[misc]
                 yield event
         done.wait()  # follows forever, like the real service, until the caller leaves
 
+    def GetAlertSeries(self, request: Any, context: grpc.ServicerContext) -> Any:
+        if request.alert_id == "a-missing":
+            context.abort(grpc.StatusCode.NOT_FOUND, "alert a-missing does not exist")
+        series = alert_pb2.AlertSeries(alert_id=request.alert_id)
+        series.bucket_width.FromSeconds(60)
+        for minute, negatives in enumerate((1, 2, 14)):
+            bucket = series.buckets.add(
+                negative_count=negatives,
+                total_count=20,
+                expected_negatives=1.5,
+                spike_threshold_negatives=10,
+                spiked=negatives >= 10,
+            )
+            bucket.start.FromSeconds(1_700_000_000 + 60 * minute)
+        return series
+
     def Acknowledge(self, request: Any, context: grpc.ServicerContext) -> Any:
         if request.alert_id == "a-missing":
             context.abort(grpc.StatusCode.NOT_FOUND, "alert a-missing does not exist")

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from carepulse.v1 import alert_pb2, events_pb2
 from fastapi.testclient import TestClient
 
-from tests.unit.gateway.api_testing import AS_OPERATOR, OPERATOR_KEY, is_problem
+from tests.unit.gateway.api_testing import AS_CLIENT, AS_OPERATOR, OPERATOR_KEY, is_problem
 from tests.unit.gateway.fake_upstreams import FakeUpstreams, alert
 
 
@@ -132,3 +132,34 @@ def test_acknowledging_a_resolved_alert_is_409(client: TestClient) -> None:
 
     assert is_problem(response, 409)
     assert response.json()["detail"] == "alert a-resolved is resolved"
+
+
+def test_alert_series_lists_each_bucket_with_its_band_and_verdict(client: TestClient) -> None:
+    reply = client.get("/v1/alerts/a-1/series", headers=AS_OPERATOR)
+
+    assert reply.status_code == 200, reply.text
+    series = reply.json()
+    assert (series["alert_id"], series["bucket_seconds"]) == ("a-1", 60.0)
+    assert [b["start"] for b in series["buckets"]] == [
+        "2023-11-14T22:13:20Z",
+        "2023-11-14T22:14:20Z",
+        "2023-11-14T22:15:20Z",
+    ]
+    assert series["buckets"][2] == {
+        "start": "2023-11-14T22:15:20Z",
+        "negative_count": 14,
+        "total_count": 20,
+        "expected_negatives": 1.5,
+        "spike_threshold_negatives": 10,
+        "spiked": True,
+    }
+
+
+def test_alert_series_of_an_unknown_alert_is_404_and_needs_an_operator_key(
+    client: TestClient,
+) -> None:
+    missing = client.get("/v1/alerts/a-missing/series", headers=AS_OPERATOR)
+    as_client = client.get("/v1/alerts/a-1/series", headers=AS_CLIENT)
+
+    assert is_problem(missing, 404)
+    assert is_problem(as_client, 403)
