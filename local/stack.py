@@ -178,6 +178,9 @@ class Stack:
         else:
             env[f"{prefix}_GRPC_PORT"] = str(self.ports.grpc[name])
             env[f"{prefix}_SQLITE_PATH"] = str(self.data_dir / f"{name}.db")
+        if name == "recommend":
+            # Classify embeds the knowledge base: recommend turns ready only after classify.
+            env["RECOMMEND_CLASSIFY_ADDR"] = self.ports.address("classify")
         if self.traces_dir:
             # One file per process: concurrent appends from several writers could interleave.
             env["CAREPULSE_TRACES_FILE"] = str(self.traces_dir / f"{name}.jsonl")

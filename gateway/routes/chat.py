@@ -56,14 +56,15 @@ def chat_router(upstreams: Upstreams, settings: GatewaySettings, auth: Authentic
             classify_pb2.ClassifyRequest(text=ingested.text, explain=request.explain),
             timeout=settings.classify_deadline_s,
         ).classification
+        # Recommend ranks with the vector classify computed: one encoder pass per message.
         recommended = upstreams.recommend.Recommend(
             recommend_pb2.RecommendRequest(
                 message_id=ingested.message_id,
                 customer_id=request.customer_id,
-                text=ingested.text,
                 intent=classification.intent,
                 intent_confidence=classification.intent_confidence,
                 intent_candidates=classification.intent_candidates,
+                sentence_vector=classification.sentence_vector,
             ),
             timeout=settings.recommend_deadline_s,
         )

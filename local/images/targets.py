@@ -25,10 +25,8 @@ class ImageTarget:
 
 
 CPU_TARGETS = tuple(ImageTarget(name, name) for name in (*GRPC_SERVICES, "gateway"))
-CUDA_TARGETS = (
-    ImageTarget("classify-cuda", "classify", cuda=True),
-    ImageTarget("recommend-cuda", "recommend", cuda=True),
-)
+# Recommend holds no model (classify sends its vectors): only classify has a GPU build.
+CUDA_TARGETS = (ImageTarget("classify-cuda", "classify", cuda=True),)
 
 
 def service_env(
@@ -44,11 +42,14 @@ def service_env(
         env.update({f"GATEWAY_{name.upper()}_ADDR": addr for name, addr in upstreams.items()})
         return env
     prefix = service.upper()
-    return {
+    env = {
         f"{prefix}_GRPC_PORT": str(ports.grpc[service]),
         f"{prefix}_METRICS_PORT": str(ports.metrics(service)),
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
     }
+    if service == "recommend":
+        env["RECOMMEND_CLASSIFY_ADDR"] = ports.address("classify")  # it embeds the knowledge base
+    return env
 
 
 def run_argv(

@@ -53,8 +53,8 @@ class FakeNode:
 # As GKE, EKS and AKS label and taint a GPU pool (the taint is GKE's automatic one).
 GPU_TAINT = {"key": GPU_RESOURCE, "value": "present", "effect": "NoSchedule"}
 
-# One GPU per node, as GKE's common L4/T4 shapes: three fit production's starting replicas
-# (recommend 2, classify 1); a GPU pod beyond that stays Pending, as it would there.
+# One GPU per node, as GKE's common L4/T4 shapes: production starts one classify replica
+# there and KEDA may add two; a GPU pod beyond that stays Pending, as it would there.
 DEFAULT_FLEET: tuple[FakeNode, ...] = (
     FakeNode("cpu-a", zone="zone-a", pool="cpu"),
     FakeNode("cpu-b", zone="zone-b", pool="cpu"),

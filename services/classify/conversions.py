@@ -2,7 +2,7 @@
 
 from carepulse.v1 import events_pb2
 
-from services.classify.prediction import Prediction
+from services.classify.prediction import Prediction, SentenceVector
 
 _SENTIMENTS = {
     "negative": events_pb2.SENTIMENT_NEGATIVE,
@@ -29,4 +29,9 @@ def to_classification(prediction: Prediction) -> events_pb2.Classification:
         intent_candidates=[
             events_pb2.IntentScore(intent=i, confidence=c) for i, c in prediction.intent_candidates
         ],
+        sentence_vector=to_sentence_vector(prediction.sentence_vector),
     )
+
+
+def to_sentence_vector(vector: SentenceVector) -> events_pb2.SentenceVector:
+    return events_pb2.SentenceVector(encoder_id=vector.encoder_id, float16_le=vector.float16_le)

@@ -5,9 +5,11 @@ one worker thread merges what arrives within `max_wait_ms` (up to `max_batch` te
 micro-batch and runs it through the encoder; a second thread feeds each embedding to both heads
 (and their exemplar votes) and answers the callers, while the worker encodes the next one.
 Results are cached by the sha256 of the text, so a message classified on the chat path is not
-recomputed on the Kafka path. Explanations (`explain=True`) are computed on the finishing
-thread by the method in `services.classify.explanations` (occlusion by default). Each call is
-a `classify` span and each micro-batch a `classify batch` span linked to every call it served
+recomputed on the Kafka path. Each prediction carries the message's sentence vector (float16,
+768 bytes, cached with it), so recommend ranks without encoding the message again.
+Explanations (`explain=True`) are computed on the finishing thread by the method in
+`services.classify.explanations` (occlusion by default). Each call is a `classify` span and
+each micro-batch a `classify batch` span linked to every call it served
 (`services.classify.spans`); batch size, queue wait, model time and cache lookups are metrics
 (`services.classify.metrics`).
 
@@ -56,7 +58,7 @@ from services.classify.metrics import (
     MODEL_SECONDS,
     QUEUE_WAIT,
 )
-from services.classify.prediction import Prediction, TokenAttributions
+from services.classify.prediction import Prediction, SentenceVector, TokenAttributions
 from textencoder import SentenceEncoder
 from textencoder.quantized import Int8Encoder
 
@@ -75,6 +77,18 @@ EXPLAIN_ROWS_PER_PASS = 16
 INTEGRATED_GRADIENT_STEPS = 8
 
 ForwardPath = Literal["auto", "float", "int8"]
+
+
+def encoder_id(bundle: ModelBundle) -> str:
+    """Names the encoder weights a bundle serves: its base checkpoint with its adapters merged.
+
+    Two bundles with the same base and adapters (new heads only) embed alike and share it; a
+    forward path does not enter it (int8 and float vectors of one encoder rank alike:
+    docs/recommend.md).
+    """
+    weights = f"{bundle.encoder_sha256}+{bundle.adapters.sha256 if bundle.adapters else ''}"
+    digest = hashlib.sha256(weights.encode("ascii")).hexdigest()[:16]
+    return f"{bundle.encoder_name.rsplit('/', 1)[-1]}:{digest}"
 
 
 class EngineNotRunning(RuntimeError):
@@ -170,6 +184,7 @@ class ClassificationEngine:
             encoder.merge_adapters(bundle.adapters)  # once; a no-op for the same adapters
         self._bundle = bundle
         self._encoder = encoder
+        self._encoder_id = encoder_id(bundle)
         self._max_batch = max_batch
         self._max_wait_s = max_wait_ms / 1000.0
         self._cache_size = cache_size
@@ -244,6 +259,11 @@ class ClassificationEngine:
     @property
     def model_version(self) -> str:
         return self._bundle.version
+
+    @property
+    def encoder_id(self) -> str:
+        """The encoder every `SentenceVector` of this engine comes from."""
+        return self._encoder_id
 
     @property
     def explain_method(self) -> ExplainMethod:
@@ -514,6 +534,7 @@ class ClassificationEngine:
         i_probs = self._bundle.intent_probabilities(intent_logits, vectors)
         s_best, i_best = s_probs.argmax(axis=1), i_probs.argmax(axis=1)
         top_intents = np.argsort(-i_probs, axis=1, kind="stable")[:, :INTENT_CANDIDATES]
+        halves = vectors.astype("<f2")
         return [
             Prediction(
                 sentiment=s_head.labels[s],
@@ -521,6 +542,7 @@ class ClassificationEngine:
                 intent=i_head.labels[i],
                 intent_confidence=float(i_probs[row, i]),
                 model_version=self._bundle.version,
+                sentence_vector=SentenceVector(self._encoder_id, halves[row].tobytes()),
                 sentiment_attributions=attributions[row][0] if attributions else (),
                 intent_attributions=attributions[row][1] if attributions else (),
                 intent_candidates=tuple(

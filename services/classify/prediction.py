@@ -8,6 +8,16 @@ TokenAttributions = tuple[tuple[str, float], ...]
 
 
 @dataclass(frozen=True)
+class SentenceVector:
+    """A message's unit-length sentence embedding, as the wire carries it (`float16_le`:
+    IEEE 754 half floats, little-endian): kept in that form from the forward pass on, so the
+    cache holds 768 bytes per message and every caller gets the same bytes."""
+
+    encoder_id: str  # the encoder weights that computed it (engine.encoder_id)
+    float16_le: bytes
+
+
+@dataclass(frozen=True)
 class Prediction:
     """Sentiment and intent of one message, with calibrated confidences.
 
@@ -23,6 +33,7 @@ class Prediction:
     intent: str
     intent_confidence: float
     model_version: str
+    sentence_vector: SentenceVector
     sentiment_attributions: TokenAttributions = ()
     intent_attributions: TokenAttributions = ()
     # The most likely intents with their probabilities, best first.

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import grpc
 from carepulse.v1 import classify_pb2, classify_pb2_grpc
 
-from services.classify.conversions import to_classification
+from services.classify.conversions import to_classification, to_sentence_vector
 from services.classify.engine import (
     ClassificationEngine,
     DeadlineExpired,
@@ -34,15 +34,24 @@ class ClassifyServicer(classify_pb2_grpc.ClassifyServiceServicer):  # type: igno
         self, request: classify_pb2.ClassifyBatchRequest, context: grpc.ServicerContext
     ) -> classify_pb2.ClassifyBatchResponse:
         texts = list(request.texts)
-        if len(texts) > self._max_texts:
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"at most {self._max_texts} texts per batch, got {len(texts)}",
-            )
-        self._check_texts(texts, context)
+        self._check_batch(texts, context)
         predictions = self._classify(texts, context)
         return classify_pb2.ClassifyBatchResponse(
             classifications=[to_classification(p) for p in predictions]
+        )
+
+    def Embed(
+        self, request: classify_pb2.EmbedRequest, context: grpc.ServicerContext
+    ) -> classify_pb2.EmbedResponse:
+        texts = list(request.texts)
+        self._check_batch(texts, context)
+        # The classify path as it is: its vectors are the ones messages carry, by construction.
+        # The heads it also runs add about a fifth to the encoder's time (0.21 vs 0.90 ms per
+        # text, int8, 2 cores), paid once per knowledge base and encoder: recommend caches them.
+        predictions = self._classify(texts, context)
+        return classify_pb2.EmbedResponse(
+            encoder_id=self._engine.encoder_id,
+            vectors=[to_sentence_vector(p.sentence_vector) for p in predictions],
         )
 
     def _classify(
@@ -59,6 +68,14 @@ class ClassifyServicer(classify_pb2_grpc.ClassifyServiceServicer):  # type: igno
         except DeadlineExpired as error:
             context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(error))
         raise AssertionError("unreachable: abort raises")
+
+    def _check_batch(self, texts: list[str], context: grpc.ServicerContext) -> None:
+        if len(texts) > self._max_texts:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"at most {self._max_texts} texts per batch, got {len(texts)}",
+            )
+        self._check_texts(texts, context)
 
     def _check_texts(self, texts: list[str], context: grpc.ServicerContext) -> None:
         for index, text in enumerate(texts):

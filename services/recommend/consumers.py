@@ -1,17 +1,20 @@
 """Kafka inputs: feedback teaches the ranker; classified messages get suggestions prepared."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from datetime import UTC
 
 from carepulse.v1 import events_pb2
 
 from servicekit.database import outages_are_transient
-from servicekit.kafka.consumer import InboundRecord
+from servicekit.kafka.consumer import InboundRecord, TransientFailure
 from services.recommend.feedback import FeedbackRejected, FeedbackStore
+from services.recommend.knowledge_index import IndexNotLoaded
 from services.recommend.metrics import FEEDBACK_EVENTS
 from services.recommend.suggester import Suggester, SuggestionRequest
+from services.recommend.vectors import query_vector
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,11 @@ class PreparedSuggestionsProcessor:
 
     Messages from app, social or email reach agents later than chat; preparing their
     suggestions here keeps that work off the agent's request path. Idempotent by message id.
+
+    Each record ranks with the sentence vector its classification carries. One without a
+    usable vector, or with another encoder's (ForeignEncoder), fails, and the consumer loop
+    dead-letters it with that reason after its retries: never ranked with a mismatched vector.
+    Before the knowledge base's vectors are loaded, the batch waits (a transient failure).
     """
 
     def __init__(self, suggester: Suggester, top_k: int) -> None:
@@ -75,13 +83,16 @@ class PreparedSuggestionsProcessor:
     def process(
         self, records: Sequence[InboundRecord[events_pb2.ClassifiedMessage]]
     ) -> list["Future[None]"]:
-        with outages_are_transient():
+        with outages_are_transient(), _waiting_for_the_index():
             self._suggester.suggest(
                 [
                     SuggestionRequest(
                         message_id=r.value.message.message_id,
                         customer_id=r.value.message.customer_id,
-                        text=r.value.message.text,
+                        query=query_vector(
+                            r.value.classification.sentence_vector.encoder_id,
+                            r.value.classification.sentence_vector.float16_le,
+                        ),
                         intent=r.value.classification.intent,
                         intent_confidence=r.value.classification.intent_confidence,
                         top_k=self._top_k,
@@ -93,3 +104,11 @@ class PreparedSuggestionsProcessor:
                 ]
             )
         return []
+
+
+@contextmanager
+def _waiting_for_the_index() -> Iterator[None]:
+    try:
+        yield
+    except IndexNotLoaded as error:
+        raise TransientFailure(str(error)) from error

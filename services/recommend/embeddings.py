@@ -1,13 +1,15 @@
-"""Turn a knowledge base into a ready `SuggestionRanker` with a sentence encoder.
+"""The texts of a knowledge base that get a vector, and the ranker built from their vectors.
 
-The only place (with the evaluation CLI) that knows about `textencoder`; the ranker itself
-takes plain numpy arrays.
+Each article's text (title, body, tags) comes first, in article order, then every article's
+example questions, in the same order: one flat list, embedded in one go, and the layout the
+vector cache stores.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -17,38 +19,38 @@ from services.recommend.knowledge_base import Article
 from services.recommend.ranker import DEFAULT_WEIGHTS, RankingWeights, SuggestionRanker
 
 
-class TextEncoder(Protocol):
-    """Anything that embeds texts into an (n, dim) array, like `textencoder.SentenceEncoder`."""
+def knowledge_base_texts(articles: Sequence[Article]) -> list[str]:
+    """Every text to embed: the articles' texts, then their example questions."""
+    texts = [a.embedding_text() for a in articles]
+    for article in articles:
+        texts.extend(article.examples)
+    return texts
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> npt.NDArray[np.float32]: ...
 
-
-def load_sentence_encoder() -> TextEncoder:
-    """The project's all-MiniLM-L6-v2 encoder (imports TensorFlow: slow, do it once)."""
-    from textencoder import SentenceEncoder
-
-    return SentenceEncoder()
+def texts_checksum(texts: Sequence[str]) -> str:
+    """sha256 of exactly the texts embedded: changes with any article field that reaches them,
+    and with how `Article.embedding_text` composes them."""
+    return hashlib.sha256(json.dumps(list(texts)).encode("utf-8")).hexdigest()
 
 
 def build_ranker(
     articles: Sequence[Article],
-    encoder: TextEncoder,
+    vectors: npt.NDArray[np.floating],
     *,
     weights: RankingWeights = DEFAULT_WEIGHTS,
     prior: BetaPosterior = DEFAULT_PRIOR,
-    batch_size: int = 64,
 ) -> SuggestionRanker:
-    """Embed every article's text and example questions in one pass and build the ranker."""
-    texts = [a.embedding_text() for a in articles]
-    for article in articles:
-        texts.extend(article.examples)
-    vectors = encoder.encode(texts, batch_size=batch_size)
-    article_vectors = vectors[: len(articles)]
-    example_vectors: list[npt.NDArray[np.float32]] = []
+    """The ranker over `articles`, given the vectors of `knowledge_base_texts(articles)`."""
+    expected = len(articles) + sum(len(a.examples) for a in articles)
+    if len(vectors) != expected:
+        raise ValueError(
+            f"expected {expected} vectors (articles, then examples), got {len(vectors)}"
+        )
+    example_vectors: list[npt.NDArray[np.floating]] = []
     start = len(articles)
     for article in articles:
         example_vectors.append(vectors[start : start + len(article.examples)])
         start += len(article.examples)
     return SuggestionRanker(
-        articles, article_vectors, example_vectors, weights=weights, prior=prior
+        articles, vectors[: len(articles)], example_vectors, weights=weights, prior=prior
     )

@@ -2,10 +2,13 @@
 
     python -m services.recommend.evaluate FILE.csv [--knowledge-base KB] [--limit N]
 
-FILE.csv has the Banking77 header `text,category`. Queries are embedded with the project's
-sentence encoder and ranked with no feedback (posterior mean) and no intent from classify
-("retrieval only"). A hit at k: an article whose intent equals the query's category is among
-the first k suggestions. The last line printed is JSON: {"hit_at_1", "hit_at_3", "n"}.
+FILE.csv has the Banking77 header `text,category`. Everything recommend ranks with comes from
+the served classify model, as in production: the committed bundle's encoder (fine-tuned, on
+the forward path classify picks for this machine) embeds the knowledge base and the queries,
+the vectors travel as float16 and recommend decodes them, and classify's top intents weigh in
+(`--retrieval-only` leaves those out). No feedback: posterior-mean helpfulness. A hit at k: an
+article whose intent equals the query's category is among the first k suggestions. The last
+line printed is JSON: {"hit_at_1", "hit_at_3", "n"}.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from services.recommend.embeddings import build_ranker, load_sentence_encoder
+from services.classify.prediction import Prediction
+from services.recommend.embeddings import build_ranker, knowledge_base_texts
 from services.recommend.knowledge_base import DEFAULT_KNOWLEDGE_BASE, load_knowledge_base
 from services.recommend.ranker import SuggestionRanker
+from services.recommend.vectors import decode_float16
 
 
 class EvaluationFileError(ValueError):
@@ -111,14 +116,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if uncovered:
         print(f"warning: no article for intents {uncovered} (counted as misses)", file=sys.stderr)
 
-    encoder = load_sentence_encoder()
-    ranker = build_ranker(articles, encoder)
-    query_vectors = encoder.encode(texts, batch_size=64)
-    candidates = None if args.retrieval_only else _classify_candidates(texts)
-    result = hit_rates(ranker, query_vectors, categories, intent_probabilities=candidates)
+    kb_predictions, predictions = served_predictions(knowledge_base_texts(articles), texts)
+    encoders = {p.sentence_vector.encoder_id for p in (*kb_predictions, *predictions)}
+    ranker = build_ranker(articles, _vectors(kb_predictions))
+    candidates = None if args.retrieval_only else [dict(p.intent_candidates) for p in predictions]
+    result = hit_rates(ranker, _vectors(predictions), categories, intent_probabilities=candidates)
 
     worst = ", ".join(f"{intent}={count}" for intent, count in result.misses_at_3.most_common(8))
     print(f"knowledge base: {args.knowledge_base} ({len(articles)} articles)", file=sys.stderr)
+    print(f"encoder: {', '.join(sorted(encoders))}", file=sys.stderr)
     print(f"most top-3 misses: {worst or 'none'}", file=sys.stderr)
     print(
         f"{'retrieval only' if args.retrieval_only else 'with classify'}: "
@@ -137,24 +143,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _classify_candidates(texts: Sequence[str]) -> list[dict[str, float]]:
-    """Classify's top intents per text, from the committed model bundle (as in production)."""
-    from services.classify.bundle import load_bundle
-    from services.classify.engine import ClassificationEngine
+def served_predictions(
+    knowledge_base: Sequence[str], queries: Sequence[str]
+) -> tuple[list[Prediction], list[Prediction]]:
+    """Classify's predictions, vectors included, for the knowledge base's texts and for the
+    queries: the engine classify builds from its settings (imports TensorFlow)."""
+    from services.classify.main import build_engine
     from services.classify.settings import ClassifySettings
-    from textencoder import SentenceEncoder
 
-    engine = ClassificationEngine(
-        load_bundle(ClassifySettings.model_fields["bundle_dir"].default),
-        SentenceEncoder(),
-        cache_size=0,
-    )
+    engine = build_engine(ClassifySettings(cache_size=0))
     engine.start()
     try:
-        predictions = engine.classify(texts)
+        return engine.classify(knowledge_base), engine.classify(queries)
     finally:
         engine.close()
-    return [dict(p.intent_candidates) for p in predictions]
+
+
+def _vectors(predictions: Sequence[Prediction]) -> npt.NDArray[np.float32]:
+    """The vectors as recommend receives them: decoded from classify's float16 bytes."""
+    return np.stack([decode_float16(p.sentence_vector.float16_le) for p in predictions])
 
 
 if __name__ == "__main__":

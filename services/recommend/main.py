@@ -6,6 +6,7 @@ from typing import Any
 from carepulse.v1 import events_pb2, recommend_pb2, recommend_pb2_grpc
 
 from servicekit.database import create_database_engine, database_reachable
+from servicekit.grpc.client import open_channel
 from servicekit.kafka.consumer import ConsumerLoop
 from servicekit.kafka.producer import EventProducer
 from servicekit.kafka.topics import FEEDBACK, MESSAGES_CLASSIFIED
@@ -14,16 +15,17 @@ from servicekit.migrations import upgrade_to_head
 from servicekit.periodic import PeriodicThread
 from servicekit.runtime import ServiceSpec, run_service
 from servicekit.telemetry import setup_telemetry
+from services.recommend.classify_embedder import EMBED_METHOD, ClassifyEmbedder
 from services.recommend.consumers import FeedbackProcessor, PreparedSuggestionsProcessor
-from services.recommend.embeddings import build_ranker
 from services.recommend.feedback import FeedbackStore
 from services.recommend.knowledge_base import load_knowledge_base
+from services.recommend.knowledge_index import KnowledgeIndex
 from services.recommend.metrics import RETENTION_DELETED
 from services.recommend.migrations import RECOMMEND_MIGRATIONS
 from services.recommend.server import RecommendServicer
 from services.recommend.settings import RecommendSettings
 from services.recommend.suggester import Suggester
-from textencoder import SentenceEncoder
+from services.recommend.vector_cache import VectorCache
 
 
 def main() -> int:
@@ -33,17 +35,25 @@ def main() -> int:
     database = create_database_engine(settings.database_url, settings.sqlite_path)
     upgrade_to_head(database, RECOMMEND_MIGRATIONS)  # before anything reads or writes
     store = FeedbackStore(database)
-    encoder = SentenceEncoder(settings.encoder_dir)
-    # Article embeddings are computed once here, before the service reports SERVING.
-    ranker = build_ranker(load_knowledge_base(settings.knowledge_base), encoder)
-    suggester = Suggester(ranker, encoder, store, model_name=encoder.name)
+    classify = open_channel(settings.classify_addr, retry_methods=[EMBED_METHOD])
+    # Loaded in the background (classify may still be starting); SERVING only once loaded.
+    index = KnowledgeIndex(
+        load_knowledge_base(settings.knowledge_base),
+        ClassifyEmbedder(
+            classify,
+            batch_size=settings.embed_batch_size,
+            deadline_s=settings.embed_deadline_s,
+        ),
+        VectorCache(settings.vector_cache_dir),
+        refresh_min_interval_s=settings.refresh_min_interval_s,
+    )
+    suggester = Suggester(index, store)
     producer = EventProducer(settings.kafka, client_id="recommend")  # dead letters only
     servicer = RecommendServicer(
         suggester,
         store,
         default_top_k=settings.default_top_k,
         max_top_k=settings.max_top_k,
-        max_text_chars=settings.max_text_chars,
     )
     retention = timedelta(days=settings.feedback_retention_days)
     retention_job = PeriodicThread(
@@ -82,14 +92,27 @@ def main() -> int:
                 )
             ],
             consumers=consumers,
-            startup=retention_job.start,
+            startup=lambda: _start(index, retention_job),
             readiness_checks={
+                "knowledge_base": lambda: index.ready,
                 "database": lambda: database_reachable(database),
                 "kafka": producer.reachable,
             },
-            closers=[retention_job.stop, producer.close, database.dispose],
+            # The index first: closing the channel then ends a call to classify in flight.
+            closers=[
+                index.stop,
+                classify.close,
+                retention_job.stop,
+                producer.close,
+                database.dispose,
+            ],
         )
     )
+
+
+def _start(index: KnowledgeIndex, retention_job: PeriodicThread) -> None:
+    index.start()
+    retention_job.start()
 
 
 def _forget_expired(store: FeedbackStore, cutoff: datetime) -> None:

@@ -8,8 +8,10 @@ from services.recommend.feedback import (
     FeedbackStore,
     UnknownMessage,
 )
+from services.recommend.knowledge_index import IndexNotLoaded
 from services.recommend.ranker import RankedSuggestion
 from services.recommend.suggester import Suggester, SuggestionRequest
+from services.recommend.vectors import ForeignEncoder, MalformedVector, query_vector
 
 
 class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):  # type: ignore[misc]
@@ -20,13 +22,11 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):  # type: i
         *,
         default_top_k: int,
         max_top_k: int,
-        max_text_chars: int,
     ) -> None:
         self._suggester = suggester
         self._feedback = feedback
         self._default_top_k = default_top_k
         self._max_top_k = max_top_k
-        self._max_text_chars = max_text_chars
 
     def Recommend(
         self, request: recommend_pb2.RecommendRequest, context: grpc.ServicerContext
@@ -34,19 +34,29 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):  # type: i
         problem = self._invalid(request)
         if problem:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
-        (ranked,) = self._suggester.suggest(
-            [
-                SuggestionRequest(
-                    message_id=request.message_id,
-                    customer_id=request.customer_id,
-                    text=request.text,
-                    intent=request.intent or None,
-                    intent_confidence=request.intent_confidence,
-                    top_k=request.top_k or self._default_top_k,
-                    intent_candidates={c.intent: c.confidence for c in request.intent_candidates},
-                )
-            ]
-        )
+        vector = request.sentence_vector
+        try:
+            (ranked,) = self._suggester.suggest(
+                [
+                    SuggestionRequest(
+                        message_id=request.message_id,
+                        customer_id=request.customer_id,
+                        query=query_vector(vector.encoder_id, vector.float16_le),
+                        intent=request.intent or None,
+                        intent_confidence=request.intent_confidence,
+                        top_k=request.top_k or self._default_top_k,
+                        intent_candidates={
+                            c.intent: c.confidence for c in request.intent_candidates
+                        },
+                    )
+                ]
+            )
+        except MalformedVector as error:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"sentence_vector: {error}")
+        except ForeignEncoder as error:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        except IndexNotLoaded as error:
+            context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
         return recommend_pb2.RecommendResponse(suggestions=[_suggestion(s) for s in ranked])
 
     def CheckFeedback(
@@ -63,10 +73,8 @@ class RecommendServicer(recommend_pb2_grpc.RecommendServiceServicer):  # type: i
         return recommend_pb2.CheckFeedbackResponse(intent=served.intent)
 
     def _invalid(self, request: recommend_pb2.RecommendRequest) -> str | None:
-        if not request.text.strip():
-            return "text: is required"
-        if len(request.text) > self._max_text_chars:
-            return f"text: at most {self._max_text_chars} characters"
+        if not request.HasField("sentence_vector"):
+            return "sentence_vector: is required (the classification's, of the same message)"
         if not request.customer_id:
             return "customer_id: is required"
         if not 0 <= request.top_k <= self._max_top_k:

@@ -2,8 +2,8 @@
 
 One `recommend rank` span per message ranked, the child of the gRPC server span or of the
 consumer's process span: the intent the ranker leaned on, the articles it chose with their
-scores, and which knowledge base and encoder it ranked with. Article ids, scores and intent
-labels only: never the message text or the customer id.
+scores, the knowledge base and the encoder of the vectors it ranked (classify's). Article ids,
+scores and intent labels only: never the message text or the customer id.
 """
 
 from collections.abc import Sequence
@@ -24,7 +24,7 @@ def ranking(
     intent_confidence: float,
     intent_candidates: int,
     top_k: int,
-    model_name: str,
+    encoder_id: str,
     index_version: str,
 ) -> AbstractContextManager[Span]:
     """`recommend rank` as the current span; `record_suggestions` once ranked.
@@ -32,7 +32,7 @@ def ranking(
     `intent_candidates`: how many of classify's likeliest intents the ranker weighed (0: it
     had only `intent`)."""
     attributes: dict[str, AttributeValue] = {
-        "recommend.model.name": model_name,
+        "recommend.encoder.id": encoder_id,
         "recommend.index.version": index_version,
         "recommend.top_k": top_k,
         "recommend.intent_candidates": intent_candidates,

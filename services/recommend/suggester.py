@@ -1,4 +1,5 @@
-"""Suggestions for messages: embed, rank with what feedback taught, remember what was shown.
+"""Suggestions for messages: rank classify's vector of each, with what feedback taught, and
+remember what was shown.
 
 What was shown is what feedback is later checked against (FeedbackStore.check_feedback).
 """
@@ -9,17 +10,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from services.recommend import spans
-from services.recommend.embeddings import TextEncoder
 from services.recommend.feedback import FeedbackStore
-from services.recommend.knowledge_base import knowledge_base_version
-from services.recommend.ranker import RankedSuggestion, SuggestionRanker
+from services.recommend.knowledge_index import KnowledgeIndex, LoadedIndex
+from services.recommend.ranker import RankedSuggestion
+from services.recommend.vectors import MalformedVector, QueryVector
 
 
 @dataclass(frozen=True)
 class SuggestionRequest:
     message_id: str
     customer_id: str
-    text: str
+    query: QueryVector  # classify's vector of the message
     intent: str | None
     intent_confidence: float
     top_k: int
@@ -28,25 +29,19 @@ class SuggestionRequest:
 
 
 class Suggester:
-    def __init__(
-        self,
-        ranker: SuggestionRanker,
-        encoder: TextEncoder,
-        store: FeedbackStore,
-        *,
-        model_name: str,
-    ) -> None:
-        self._ranker = ranker
-        self._encoder = encoder
+    def __init__(self, index: KnowledgeIndex, store: FeedbackStore) -> None:
+        self._index = index
         self._store = store
-        self._model_name = model_name  # the encoder's, for traces
-        self._index_version = knowledge_base_version(ranker.articles)
 
     def suggest(self, requests: Sequence[SuggestionRequest]) -> list[list[RankedSuggestion]]:
-        """Rank for each request (one encoder pass for all) and record what was suggested."""
+        """Rank for each request and record what was suggested.
+
+        Every vector is checked before anything is recorded: ForeignEncoder or MalformedVector
+        for the first that cannot be ranked, IndexNotLoaded before the first load.
+        """
         if not requests:
             return []
-        queries = self._encoder.encode([r.text for r in requests])
+        indexes = [self._checked(r.query) for r in requests]
         # Helpfulness is learned per intent: an answer can help with one question and not
         # with another. One read per intent in the batch.
         helpfulness = {
@@ -55,18 +50,18 @@ class Suggester:
         # A fresh generator per call: Thompson draws explore, and no state is shared by threads.
         rng = np.random.default_rng()
         results = []
-        for request, query in zip(requests, queries, strict=True):
+        for request, index in zip(requests, indexes, strict=True):
             with spans.ranking(
                 intent=request.intent,
                 intent_confidence=request.intent_confidence,
                 intent_candidates=len(request.intent_candidates),
                 top_k=request.top_k,
-                model_name=self._model_name,
-                index_version=self._index_version,
+                encoder_id=index.encoder_id,
+                index_version=self._index.version,
             ) as span:
                 rejected = self._store.rejected_by(request.customer_id)
-                ranked = self._ranker.rank(
-                    query,
+                ranked = index.ranker.rank(
+                    request.query.values,
                     intent=request.intent or None,
                     intent_confidence=request.intent_confidence,
                     customer_rejected=rejected,
@@ -85,3 +80,12 @@ class Suggester:
                     )
             results.append(ranked)
         return results
+
+    def _checked(self, query: QueryVector) -> LoadedIndex:
+        index = self._index.serving(query.encoder_id)
+        if query.values.shape != (index.ranker.dim,):
+            raise MalformedVector(
+                f"{query.values.size} dimensions; encoder {query.encoder_id!r} has "
+                f"{index.ranker.dim}"
+            )
+        return index

@@ -12,8 +12,8 @@ pytestmark = pytest.mark.cluster
 # The model-serving services and nothing else belong on the GPU pool.
 GPU_WORKLOADS = {
     "dev": set(),
-    "gpu": {"classify", "recommend"},
-    "production": {"classify", "recommend"},
+    "gpu": {"classify"},
+    "production": {"classify"},
 }
 
 

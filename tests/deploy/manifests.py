@@ -15,7 +15,8 @@ NAMESPACE = "carepulse"
 
 # The deployables and their images, as CONTEXT's contracts name them.
 SERVICES = ("gateway", "ingest", "classify", "recommend", "alert")
-MODEL_SERVING = ("classify", "recommend")
+# Recommend holds no model: classify sends the vectors it ranks.
+MODEL_SERVING = ("classify",)
 # What k8s/components/observability runs beside them (dev and production).
 OBSERVABILITY = ("otel-collector", "zipkin", "prometheus", "grafana")
 GRPC_PORTS = {"ingest": 50051, "classify": 50052, "recommend": 50053, "alert": 50054}

@@ -43,6 +43,7 @@ EDGES = (
     Edge(EVERY_POD, "kube-dns", 53, "TCP"),
     Edge(ANYWHERE, "gateway", GATEWAY_PORT),
     *(Edge("gateway", service, port) for service, port in GRPC_PORTS.items()),
+    Edge("recommend", "classify", GRPC_PORTS["classify"]),  # embeds the knowledge base
     *(Edge(s, "kafka", 9092) for s in ("ingest", "classify", "recommend", "alert", "kafka-topics")),
     *(Edge(s, "postgres", 5432) for s in ("alert", "recommend")),
     Edge("alert", "webhooks", 443),

@@ -92,7 +92,7 @@ def test_gpu_overlay_is_dev_plus_the_gpu_pool(renders: Renders) -> None:
     dev = {(o["kind"], o["metadata"]["name"]): o for o in renders.overlay("dev")}
     gpu = {(o["kind"], o["metadata"]["name"]): o for o in renders.overlay("gpu")}
     changed = {key for key in dev.keys() & gpu.keys() if dev[key] != gpu[key]}
-    assert changed == {("Deployment", "classify"), ("Deployment", "recommend")}
+    assert changed == {("Deployment", "classify")}
     # Only the classify ConfigMap's content, and so its hash-suffixed name, differ.
     only_dev, only_gpu = dev.keys() - gpu.keys(), gpu.keys() - dev.keys()
     assert [name.rsplit("-", 1)[0] for _, name in only_dev] == ["classify-config"]

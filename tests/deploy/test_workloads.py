@@ -86,11 +86,23 @@ def test_grpc_services_gate_startup_and_readiness_on_grpc_health(
             assert container[kind].get("grpc", {}).get("port") == port, f"{service}: {kind}"
 
 
+def _startup_budget_s(objects: list[Manifest], service: str) -> int:
+    probe = pod_template(objects, service).main_container()["startupProbe"]
+    budget: int = probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3)
+    return budget
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_classify_startup_probe_outwaits_its_model_load(renders: Renders, overlay: str) -> None:
-    probe = pod_template(renders.overlay(overlay), "classify").main_container()["startupProbe"]
-    budget = probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3)
-    assert budget >= CLASSIFY_MIN_STARTUP_S
+    assert _startup_budget_s(renders.overlay(overlay), "classify") >= CLASSIFY_MIN_STARTUP_S
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_recommend_startup_probe_outwaits_classify_which_embeds_its_knowledge_base(
+    renders: Renders, overlay: str
+) -> None:
+    objects = renders.overlay(overlay)
+    assert _startup_budget_s(objects, "recommend") > _startup_budget_s(objects, "classify")
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -117,10 +129,9 @@ def test_every_container_requests_and_limits_cpu_and_memory(renders: Renders, ov
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_model_services_get_the_memory_tensorflow_needs(renders: Renders, overlay: str) -> None:
-    for service in ("classify", "recommend"):
-        container = pod_template(renders.overlay(overlay), service).main_container()
-        assert quantity(container["resources"]["requests"]["memory"]) >= quantity("1Gi")
+def test_classify_gets_the_memory_tensorflow_needs(renders: Renders, overlay: str) -> None:
+    container = pod_template(renders.overlay(overlay), "classify").main_container()
+    assert quantity(container["resources"]["requests"]["memory"]) >= quantity("1Gi")
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

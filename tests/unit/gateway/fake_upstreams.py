@@ -89,6 +89,9 @@ class FakeClassify(classify_pb2_grpc.ClassifyServiceServicer):  # type: ignore[m
             sentiment_confidence=0.875,
             intent="billing",
             intent_confidence=0.75,
+            sentence_vector=events_pb2.SentenceVector(
+                encoder_id="test-encoder", float16_le=bytes.fromhex("003c0000")
+            ),
         )
         if request.explain:
             classification.sentiment_attributions.add(token="refund", weight=0.5)

@@ -40,8 +40,16 @@ def test_chat_sends_only_redacted_text_past_ingest(
     assert fakes.classify.requests[0].text == "Refund me, [email]"
     recommended = fakes.recommend.requests[0]
     assert (recommended.message_id, recommended.customer_id) == ("m-1", "u-1")
-    assert recommended.text == "Refund me, [email]"
     assert (recommended.intent, recommended.intent_confidence) == ("billing", 0.75)
+
+
+def test_chat_hands_classifys_sentence_vector_to_recommend(
+    client: TestClient, fakes: FakeUpstreams
+) -> None:
+    client.post("/v1/chat", json=CHAT, headers=AS_CLIENT)
+
+    vector = fakes.recommend.requests[0].sentence_vector
+    assert (vector.encoder_id, vector.float16_le) == ("test-encoder", bytes.fromhex("003c0000"))
 
 
 def test_chat_explains_when_asked(client: TestClient, fakes: FakeUpstreams) -> None:

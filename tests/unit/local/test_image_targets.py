@@ -6,7 +6,7 @@ def _options(argv: list[str], flag: str) -> list[str]:
     return [argv[i + 1] for i, arg in enumerate(argv) if arg == flag]
 
 
-def test_every_deployable_has_a_cpu_target_and_the_model_services_a_cuda_one() -> None:
+def test_every_deployable_has_a_cpu_target_and_the_model_service_a_cuda_one() -> None:
     assert {t.target for t in CPU_TARGETS} == {
         "gateway",
         "ingest",
@@ -14,7 +14,7 @@ def test_every_deployable_has_a_cpu_target_and_the_model_services_a_cuda_one() -
         "recommend",
         "alert",
     }
-    assert {t.target for t in CUDA_TARGETS} == {"classify-cuda", "recommend-cuda"}
+    assert {t.target for t in CUDA_TARGETS} == {"classify-cuda"}
 
 
 def test_a_cuda_build_keeps_the_image_name_but_not_the_tag_of_its_cpu_build() -> None:
@@ -60,6 +60,11 @@ def test_each_service_gets_the_shifted_ports_and_the_broker() -> None:
         "CLASSIFY_METRICS_PORT": str(9102 + 4200),
         "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:13292",
     }
+
+
+def test_recommend_reaches_classify_on_its_shifted_port() -> None:
+    env = service_env("recommend", StackPorts.shifted(4200), "127.0.0.1:13292", {})
+    assert env["RECOMMEND_CLASSIFY_ADDR"] == f"127.0.0.1:{50052 + 4200}"
 
 
 def test_the_gateway_listens_on_its_shifted_port_and_calls_each_upstream() -> None:

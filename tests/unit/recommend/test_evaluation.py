@@ -4,31 +4,40 @@ import importlib.util
 import json
 import zlib
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from services.classify.prediction import Prediction, SentenceVector
 from services.recommend import evaluate
-from services.recommend.embeddings import build_ranker
+from services.recommend.embeddings import build_ranker, knowledge_base_texts
 from services.recommend.knowledge_base import Article, load_knowledge_base
 from services.recommend.ranker import SuggestionRanker
+from services.recommend.vectors import decode_float16
 
 
-class BagOfWordsEncoder:
+def bag_of_words(texts: Sequence[str], dim: int = 64) -> npt.NDArray[np.float32]:
     """A stand-in for the sentence encoder: hashed word counts, unit length."""
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for row, text in enumerate(texts):
+        for word in text.lower().replace("?", " ").replace(".", " ").split():
+            out[row, zlib.crc32(word.encode()) % dim] += 1.0
+    out += 1e-3
+    unit: npt.NDArray[np.float32] = out / np.linalg.norm(out, axis=1, keepdims=True)
+    return unit
 
-    dim = 64
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> npt.NDArray[np.float32]:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().replace("?", " ").replace(".", " ").split():
-                out[row, zlib.crc32(word.encode()) % self.dim] += 1.0
-        out += 1e-3
-        unit: npt.NDArray[np.float32] = out / np.linalg.norm(out, axis=1, keepdims=True)
-        return unit
+def bag_of_words_predictions(texts: Sequence[str]) -> list[Prediction]:
+    """What classify would answer, with bag-of-words vectors and no intent preference."""
+    return [
+        Prediction(
+            "neutral", 1.0, "", 0.0, "test", SentenceVector("bow", row.astype("<f2").tobytes())
+        )
+        for row in bag_of_words(texts)
+    ]
 
 
 def test_hit_rates_count_a_hit_when_any_top3_article_has_the_true_intent(
@@ -73,7 +82,11 @@ def test_cli_prints_hit_rates_as_json_on_its_last_line(
     queries.write_text(
         "text,category\nhow do I change my pin,change_pin\nlost card,lost_or_stolen_card\n"
     )
-    monkeypatch.setattr(evaluate, "load_sentence_encoder", BagOfWordsEncoder)
+    monkeypatch.setattr(
+        evaluate,
+        "served_predictions",
+        lambda kb, queries: (bag_of_words_predictions(kb), bag_of_words_predictions(queries)),
+    )
 
     assert evaluate.main([str(queries), "--knowledge-base", str(kb)]) == 0
 
@@ -88,19 +101,26 @@ def test_cli_rejects_a_csv_without_text_and_category(tmp_path: Path) -> None:
         evaluate.read_labelled_queries(bad)
 
 
-def test_build_ranker_embeds_articles_and_their_examples_in_order(
+def test_build_ranker_takes_the_vectors_of_the_articles_then_their_examples(
     articles: list[Article],
 ) -> None:
-    ranker = build_ranker(articles, BagOfWordsEncoder())
-    top = ranker.rank(BagOfWordsEncoder().encode(["Title of change-pin"])[0], top_k=1)
-    assert top[0].article.id == "change-pin"
+    with_examples = [articles[0], replace(articles[4], examples=("new pin please",))]
+    texts = knowledge_base_texts(with_examples)
+    assert texts[2:] == ["new pin please"]
+
+    ranker = build_ranker(with_examples, bag_of_words(texts))
+
+    assert ranker.rank(bag_of_words(["a new pin please"])[0], top_k=1)[0].article.id == (
+        "change-pin"
+    )
+    with pytest.raises(ValueError, match="expected 3 vectors"):
+        build_ranker(with_examples, bag_of_words(texts[:2]))
 
 
 @pytest.mark.skipif(
     importlib.util.find_spec("textencoder") is None, reason="textencoder is not installed"
 )
-def test_shipped_knowledge_base_answers_everyday_questions_with_the_real_encoder() -> None:
-    from services.recommend.embeddings import load_sentence_encoder
+def test_shipped_knowledge_base_answers_everyday_questions_with_the_served_encoder() -> None:
     from services.recommend.knowledge_base import DEFAULT_KNOWLEDGE_BASE
 
     questions = {
@@ -111,8 +131,12 @@ def test_shipped_knowledge_base_answers_everyday_questions_with_the_real_encoder
     # Every other article of the shipped knowledge base keeps this test quick on a CPU.
     articles = load_knowledge_base(DEFAULT_KNOWLEDGE_BASE)
     kept = [a for i, a in enumerate(articles) if i % 2 == 0 or a.intent in questions.values()]
-    encoder = load_sentence_encoder()
-    ranker = build_ranker(kept, encoder)
-    vectors = encoder.encode(list(questions))
-    for vector, intent in zip(vectors, questions.values(), strict=True):
+    kb, queries = evaluate.served_predictions(knowledge_base_texts(kept), list(questions))
+    ranker = build_ranker(kept, _decoded(kb))
+    for vector, intent in zip(_decoded(queries), questions.values(), strict=True):
+        # Retrieval alone: no help from classify's intents.
         assert intent in [s.article.intent for s in ranker.rank(vector, top_k=3)]
+
+
+def _decoded(predictions: Sequence[Prediction]) -> npt.NDArray[np.float32]:
+    return np.stack([decode_float16(p.sentence_vector.float16_le) for p in predictions])
