@@ -169,6 +169,8 @@ EXPOSE 8080
 LABEL org.opencontainers.image.title="carepulse-gateway" \
       org.opencontainers.image.description="CarePulse HTTP gateway (FastAPI)"
 ARG VERSION
+# Every span, metric and log record names the version it came from (service.version).
+ENV CAREPULSE_VERSION="${VERSION}"
 ARG REVISION
 LABEL org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
@@ -182,6 +184,7 @@ EXPOSE 50051 9101
 LABEL org.opencontainers.image.title="carepulse-ingest" \
       org.opencontainers.image.description="CarePulse ingest service (gRPC -> Kafka)"
 ARG VERSION
+ENV CAREPULSE_VERSION="${VERSION}"
 ARG REVISION
 LABEL org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
@@ -197,6 +200,7 @@ EXPOSE 50054 9104
 LABEL org.opencontainers.image.title="carepulse-alert" \
       org.opencontainers.image.description="CarePulse alert service (negative-sentiment spikes)"
 ARG VERSION
+ENV CAREPULSE_VERSION="${VERSION}"
 ARG REVISION
 LABEL org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
@@ -213,6 +217,7 @@ EXPOSE 50052 9102
 LABEL org.opencontainers.image.title="carepulse-classify" \
       org.opencontainers.image.description="CarePulse classify service (sentiment + intent, CPU)"
 ARG VERSION
+ENV CAREPULSE_VERSION="${VERSION}"
 ARG REVISION
 LABEL org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
@@ -230,6 +235,7 @@ EXPOSE 50053 9103
 LABEL org.opencontainers.image.title="carepulse-recommend" \
       org.opencontainers.image.description="CarePulse recommend service (answer suggestions)"
 ARG VERSION
+ENV CAREPULSE_VERSION="${VERSION}"
 ARG REVISION
 LABEL org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
@@ -246,6 +252,7 @@ EXPOSE 50052 9102
 LABEL org.opencontainers.image.title="carepulse-classify" \
       org.opencontainers.image.description="CarePulse classify service (sentiment + intent, CUDA)"
 ARG VERSION
+ENV CAREPULSE_VERSION="${VERSION}"
 ARG REVISION
 LABEL org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"

@@ -97,3 +97,11 @@ def test_every_target_the_harness_builds_is_a_dockerfile_stage_run_as_the_non_ro
     for target in (*CPU_TARGETS, *CUDA_TARGETS):
         assert target.target in stages
         assert f"USER {IMAGE_USER}" in stages[target.target].splitlines()
+
+
+def test_every_target_tells_telemetry_the_version_it_was_built_as() -> None:
+    # servicekit.telemetry reads CAREPULSE_VERSION into service.version; images install the
+    # code without package metadata, so without it every span would say "unknown".
+    stages = _dockerfile_stages()
+    for target in (*CPU_TARGETS, *CUDA_TARGETS):
+        assert 'ENV CAREPULSE_VERSION="${VERSION}"' in stages[target.target].splitlines()
