@@ -25,6 +25,11 @@ class Confidences(BaseModel):
     intent: float
 
 
+class IntentCandidate(BaseModel):
+    intent: str
+    confidence: float
+
+
 class Suggestion(BaseModel):
     article_id: str
     title: str
@@ -66,6 +71,9 @@ class ChatReply(BaseModel):
     sentiment: SentimentName
     intent: str
     confidences: Confidences
+    intent_candidates: list[IntentCandidate] = Field(
+        description="The most likely intents, best first (the first is `intent`)."
+    )
     suggestions: list[Suggestion]
     explanation: Explanation | None = Field(default=None, description="Only when asked for.")
 

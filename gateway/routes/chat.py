@@ -12,6 +12,7 @@ from gateway.models.chat import (
     ChatRequest,
     Confidences,
     Explanation,
+    IntentCandidate,
     Suggestion,
     sentiment_name,
 )
@@ -76,6 +77,10 @@ def chat_router(upstreams: Upstreams, settings: GatewaySettings, auth: Authentic
                 sentiment=classification.sentiment_confidence,
                 intent=classification.intent_confidence,
             ),
+            intent_candidates=[
+                IntentCandidate(intent=c.intent, confidence=c.confidence)
+                for c in classification.intent_candidates
+            ],
             suggestions=[Suggestion.from_proto(s) for s in recommended.suggestions],
             explanation=Explanation.from_proto(classification) if request.explain else None,
         )

@@ -29,6 +29,7 @@ def test_agent_sees_labels_suggestions_and_explanation_and_feedback_is_accepted(
 
     expect(page.locator("#labels .sentiment-negative")).to_have_text("negative")
     expect(page.locator("#labels")).to_contain_text("confident")
+    expect(page.locator("#labels .candidates li").first).to_contain_text("%")
     assert page.locator(".suggestion").count() >= 1
     sentiment = page.locator(".explanation").first
     expect(sentiment.locator("figcaption")).to_have_text("Sentiment: negative")

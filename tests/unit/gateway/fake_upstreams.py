@@ -89,6 +89,10 @@ class FakeClassify(classify_pb2_grpc.ClassifyServiceServicer):  # type: ignore[m
             sentiment_confidence=0.875,
             intent="billing",
             intent_confidence=0.75,
+            intent_candidates=[
+                events_pb2.IntentScore(intent="billing", confidence=0.75),
+                events_pb2.IntentScore(intent="refund", confidence=0.125),
+            ],
             sentence_vector=events_pb2.SentenceVector(
                 encoder_id="test-encoder", float16_le=bytes.fromhex("003c0000")
             ),

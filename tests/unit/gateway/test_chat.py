@@ -19,6 +19,10 @@ def test_chat_answers_sentiment_intent_and_suggestions(client: TestClient) -> No
         "sentiment": "negative",
         "intent": "billing",
         "confidences": {"sentiment": 0.875, "intent": 0.75},
+        "intent_candidates": [
+            {"intent": "billing", "confidence": 0.75},
+            {"intent": "refund", "confidence": 0.125},
+        ],
         "suggestions": [
             {
                 "article_id": "kb-7",
