@@ -7,6 +7,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -15,6 +16,10 @@ from local.processes import ManagedProcess
 from servicekit.cache import user_cache_dir
 
 KAFKA_DIR = Path(__file__).parent / "kafka"
+# `java` is started directly, not through Kafka's scripts (which read KAFKA_HEAP_OPTS): without
+# a bound the JVM would size its heap to a quarter of the machine's memory. A laptop broker's
+# traffic fits in 512 MB.
+BROKER_JVM_OPTIONS = ("-Xms64m", "-Xmx512m")
 
 
 def kafka_libs_dir() -> Path:
@@ -46,11 +51,8 @@ class KafkaBroker:
         self._config = data_dir / "server.properties"
         self._process = ManagedProcess(
             "kafka",
-            self._java("kafka.Kafka", str(self._config)),
-            env={
-                **os.environ,
-                "KAFKA_HEAP_OPTS": "-Xms256m -Xmx512m",
-            },
+            self._java("kafka.Kafka", str(self._config), jvm_options=BROKER_JVM_OPTIONS),
+            env=dict(os.environ),
             cwd=data_dir,
             log_file=log_file,
         )
@@ -84,10 +86,11 @@ class KafkaBroker:
     def running(self) -> bool:
         return self._process.running()
 
-    def _java(self, main_class: str, *args: str) -> list[str]:
+    def _java(self, main_class: str, *args: str, jvm_options: Sequence[str] = ()) -> list[str]:
         log4j = KAFKA_DIR / "log4j2.properties"
         return [
             "java",
+            *jvm_options,
             f"-Dlog4j2.configurationFile={log4j}",
             "-cp",
             f"{self._libs}/*",
