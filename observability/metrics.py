@@ -109,6 +109,9 @@ EXPORTED: dict[str, Metric] = {
     "carepulse_recommend_feedback_events_total": Metric(
         "counter", ("outcome",), ("recommend",), "feedback events, by what became of them"
     ),
+    "carepulse_recommend_suggestion_votes_total": Metric(
+        "counter", ("verdict",), ("recommend",), "counted votes: helpful | not_helpful"
+    ),
     "carepulse_recommend_retention_deleted_total": Metric(
         "counter", ("kind",), ("recommend",), "rows deleted by retention"
     ),

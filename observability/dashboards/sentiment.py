@@ -129,6 +129,21 @@ def build() -> Dashboard:
         )
         .with_panel(
             graph(
+                "Suggestion helpfulness",
+                "percentunit",
+                [
+                    query(
+                        'sum(rate(carepulse_recommend_suggestion_votes_total{verdict="helpful"}'
+                        f"[{RATE}])) / "
+                        f"sum(rate(carepulse_recommend_suggestion_votes_total[{RATE}]))",
+                        "helpful share",
+                    )
+                ],
+                description="Share of counted votes on suggested articles that said helpful.",
+            )
+        )
+        .with_panel(
+            graph(
                 "Suggestion feedback by outcome",
                 "ops",
                 [

@@ -12,7 +12,7 @@ from servicekit.database import outages_are_transient
 from servicekit.kafka.consumer import InboundRecord, TransientFailure
 from services.recommend.feedback import FeedbackRejected, FeedbackStore
 from services.recommend.knowledge_index import IndexNotLoaded
-from services.recommend.metrics import FEEDBACK_EVENTS
+from services.recommend.metrics import FEEDBACK_EVENTS, SUGGESTION_VOTES
 from services.recommend.suggester import Suggester, SuggestionRequest
 from services.recommend.vectors import query_vector
 
@@ -61,6 +61,8 @@ class FeedbackProcessor:
                     )
                     continue
                 FEEDBACK_EVENTS.labels("counted" if counted else "duplicate").inc()
+                if counted:
+                    SUGGESTION_VOTES.labels("helpful" if event.helpful else "not_helpful").inc()
         return []
 
 

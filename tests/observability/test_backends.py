@@ -24,6 +24,7 @@ EVENT_ONLY = {
     "carepulse_gateway_rate_limited_total",
     "carepulse_alerts_opened_total",
     "carepulse_recommend_feedback_events_total",
+    "carepulse_recommend_suggestion_votes_total",
     "carepulse_recommend_retention_deleted_total",
     "ALERTS",
 }
