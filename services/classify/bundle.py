@@ -37,7 +37,7 @@ from safetensors.numpy import load_file, save_file
 from services.classify.exemplars import ExemplarIndex, ExemplarIndexError
 from services.classify.ngrams import NgramModel, NgramModelError
 from textencoder.adapters import AdapterError, EncoderAdapters
-from textencoder.encoder import DEFAULT_MODEL_NAME, WEIGHTS_FILE, default_model_dir, file_sha256
+from textencoder.tokens import DEFAULT_MODEL_NAME, WEIGHTS_FILE, default_model_dir, file_sha256
 
 HEADS_FILE = "heads.safetensors"
 LABELS_FILE = "labels.json"

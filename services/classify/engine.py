@@ -19,7 +19,10 @@ is built, so the forward pass is the plain encoder graph; give each engine its o
 The forward pass (`forward`) is the float TensorFlow graph in batches of up to `max_batch` texts
 padded to length buckets (float16 compute where the encoder uses mixed precision), or an int8
 ONNX Runtime copy of the encoder, one text per run (CPU only). "auto" picks int8 on a CPU and
-float on a GPU; naming one lets tests run the GPU's float path on a CPU.
+float on a GPU; naming one lets tests run the GPU's float path on a CPU. Given an `Int8Encoder`
+(the service on a CPU: `textencoder.int8_cache`), the engine serves int8 with occlusion
+explanations and never imports TensorFlow; given a `SentenceEncoder`, it builds the int8 copy
+in-process when the int8 path is chosen. Gradient explanations need the `SentenceEncoder`.
 """
 
 from __future__ import annotations
@@ -32,11 +35,10 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
-import tensorflow as tf
 from opentelemetry import trace
 from opentelemetry.trace import INVALID_SPAN_CONTEXT, Span, SpanContext
 from threadpoolctl import threadpool_limits
@@ -59,16 +61,13 @@ from services.classify.metrics import (
     QUEUE_WAIT,
 )
 from services.classify.prediction import Prediction, SentenceVector, TokenAttributions
-from textencoder import SentenceEncoder
 from textencoder.quantized import Int8Encoder
+from textencoder.tokens import EMBEDDING_DIM
 
-_TOKEN_SPEC = tf.TensorSpec(shape=[None, None], dtype=tf.int32)
-_GRADIENT_SPECS = [
-    _TOKEN_SPEC,
-    _TOKEN_SPEC,
-    tf.TensorSpec(shape=[None, 2], dtype=tf.int32),  # served (sentiment, intent) label per row
-    tf.TensorSpec(shape=[None], dtype=tf.float32),  # scales of the word embeddings
-]
+if TYPE_CHECKING:  # both import TensorFlow; only the float and gradient paths load them
+    from services.classify.gradients import GradientAttributions
+    from textencoder.encoder import SentenceEncoder
+
 # Enough for recommend to hedge between confusable intents; the rest carry ~no mass.
 INTENT_CANDIDATES = 5
 # Gradients keep every layer's activations: bound the rows (texts x steps) of a gradient pass.
@@ -142,7 +141,7 @@ class ClassificationEngine:
     def __init__(
         self,
         bundle: ModelBundle,
-        encoder: SentenceEncoder,
+        encoder: SentenceEncoder | Int8Encoder,
         *,
         max_batch: int = 32,
         max_wait_ms: float = 5.0,
@@ -159,31 +158,19 @@ class ClassificationEngine:
             raise ValueError(f"forward must be one of {get_args(ForwardPath)}, got {forward!r}")
         if explain_method not in EXPLAIN_METHODS:
             raise ValueError(f"explain_method must be one of {EXPLAIN_METHODS}")
-        on_cpu = encoder.device == "/CPU:0"
-        if forward == "int8" and not on_cpu:
-            raise ValueError(
-                f"forward='int8' runs on ONNX Runtime's CPU provider only, but the encoder is "
-                f"on {encoder.device}; use 'float' or 'auto' there"
-            )
         if encoder.weights_sha256 != bundle.encoder_sha256:
             raise EncoderMismatch(
                 f"bundle {bundle.version} needs encoder sha256={bundle.encoder_sha256}, "
-                f"got {encoder.weights_sha256} from {encoder.model_dir}"
+                f"got {encoder.weights_sha256} from {encoder.tokens.model_dir}"
             )
-        if bundle.adapters is None and encoder.adapters_sha256 is not None:
-            raise EncoderMismatch(
-                f"bundle {bundle.version} needs the base encoder, but this encoder carries "
-                "fine-tuning adapters; give the engine a fresh SentenceEncoder"
-            )
-        if bundle.adapters is not None:
-            if encoder.adapters_sha256 not in (None, bundle.adapters.sha256):
-                raise EncoderMismatch(
-                    f"bundle {bundle.version}'s adapters differ from those already merged into "
-                    "this encoder; give the engine a fresh SentenceEncoder"
-                )
-            encoder.merge_adapters(bundle.adapters)  # once; a no-op for the same adapters
+        if isinstance(encoder, Int8Encoder):
+            _check_built_int8(bundle, encoder, forward, explain_method)
+            on_cpu = True
+        else:
+            on_cpu = _merge_into_encoder(bundle, encoder, forward)
         self._bundle = bundle
         self._encoder = encoder
+        self._tokens = encoder.tokens
         self._encoder_id = encoder_id(bundle)
         self._max_batch = max_batch
         self._max_wait_s = max_wait_ms / 1000.0
@@ -203,12 +190,13 @@ class ClassificationEngine:
         self._cache_hits = 0
         self._cache_misses = 0
 
-        heads = (bundle.sentiment, bundle.intent)
-        self._head_kernels = [tf.constant(h.kernel, dtype=tf.float32) for h in heads]
-        self._head_biases = [tf.constant(h.bias, dtype=tf.float32) for h in heads]
         self._explain_method: ExplainMethod = explain_method
-        self._explain_fn = tf.function(self._gradient_graph, input_signature=_GRADIENT_SPECS)
-        self._pieces = PieceTokenizer(encoder.model_dir, encoder.max_length)
+        self._gradients: GradientAttributions | None = None
+        if explain_method != "occlusion" and not isinstance(encoder, Int8Encoder):
+            from services.classify.gradients import GradientAttributions
+
+            self._gradients = GradientAttributions(encoder, bundle)
+        self._pieces = PieceTokenizer(self._tokens.model_dir, self._tokens.max_length)
         self._occlusion_runs: ThreadPoolExecutor | None = None  # int8 runs side by side
         self._forward_path: Literal["float", "int8"] = (
             "int8" if forward == "int8" or (forward == "auto" and on_cpu) else "float"
@@ -229,22 +217,23 @@ class ClassificationEngine:
             if self._running:
                 return
         if self._forward_path == "int8":
-            self._forward = self._encoder.int8()
+            int8 = self._encoder if isinstance(self._encoder, Int8Encoder) else self._encoder.int8()
+            self._forward = int8
             self._rows_per_pass = 1  # int8 runs are one text each
             # The int8 workers already use every core; a multi-threaded BLAS in the finisher's
             # head and exemplar matmuls would only spin against them (measured: ~9% fewer
             # messages/s on 2 cores).
             self._blas_limit = threadpool_limits(1, user_api="blas")
             self._occlusion_runs = ThreadPoolExecutor(
-                self._forward.num_threads, thread_name_prefix="classify-occlusion"
+                int8.num_threads, thread_name_prefix="classify-occlusion"
             )
         self._forward.warm_up(batch_size=self._max_batch)
-        if self._explain_method != "occlusion":
+        if self._gradients is not None:
             steps = self._gradient_steps
-            for width in self._encoder.length_buckets:
+            for width in self._tokens.length_buckets:
                 ids = np.zeros((1, width), dtype=np.int32)
                 ids[0, 0], ids[0, -1] = 101, 102
-                self._run_gradients(ids, np.ones_like(ids), np.zeros((1, 2), np.int32), steps)
+                self._gradients.run(ids, np.ones_like(ids), np.zeros((1, 2), np.int32), steps)
         with self._state_lock:
             self._worker = threading.Thread(
                 target=self._serve, name="classify-batcher", daemon=True
@@ -302,9 +291,12 @@ class ClassificationEngine:
             )
 
     def tracing_count(self) -> int:
-        """How often the encoder and explanation graphs were traced (stays put after start)."""
-        pooled = self._encoder.pooled_function.experimental_get_tracing_count()
-        return int(pooled) + int(self._explain_fn.experimental_get_tracing_count())
+        """How often the encoder and explanation graphs were traced (stays put after start);
+        0 for an engine on a built `Int8Encoder`: ONNX Runtime traces nothing."""
+        if isinstance(self._encoder, Int8Encoder):
+            return 0
+        pooled = int(self._encoder.pooled_function.experimental_get_tracing_count())
+        return pooled + (self._gradients.tracing_count() if self._gradients else 0)
 
     # -- classification ----------------------------------------------------------------------
 
@@ -442,7 +434,7 @@ class ClassificationEngine:
                 vectors = None
                 if plain:
                     # Tokenized here rather than in encode(): the span records the lengths.
-                    ids = self._encoder.token_ids(list(plain.values()))
+                    ids = self._tokens.token_ids(list(plain.values()))
                     spans.record_token_lengths(span, [len(row) for row in ids])
                     vectors = self._forward.encode_ids(ids, batch_size=self._max_batch)
                 encode_s = time.perf_counter() - encode_started
@@ -583,24 +575,25 @@ class ClassificationEngine:
 
     def _embed_ids(self, ids: Sequence[Sequence[int]]) -> npt.NDArray[np.float32]:
         """Pooled vectors of token id lists on the serving forward path, in input order."""
-        out = np.empty((len(ids), self._encoder.dim), dtype=np.float32)
-        if isinstance(self._forward, Int8Encoder):
+        out = np.empty((len(ids), EMBEDDING_DIM), dtype=np.float32)
+        forward = self._forward
+        if isinstance(forward, Int8Encoder):
             runs = self._occlusion_runs
             assert runs is not None  # created with the int8 encoder in start()
-            for row, vector in enumerate(runs.map(self._forward.embed_ids, ids)):
+            for row, vector in enumerate(runs.map(forward.embed_ids, ids)):
                 out[row] = vector
             return out
         order = np.argsort([len(x) for x in ids], kind="stable")
         for start in range(0, len(ids), self._max_batch):
             rows = order[start : start + self._max_batch]
-            out[rows] = self._encoder.embed_batch(self._encoder.pad([ids[i] for i in rows]))
+            out[rows] = forward.embed_batch(self._tokens.pad([ids[i] for i in rows]))
         return out
 
     def _explain(self, texts: Sequence[str]) -> list[Prediction]:
         pieces = self._pieces.pieces(texts)
-        if self._explain_method == "occlusion":
+        if self._gradients is None:
             return self._explain_by_occlusion(texts, pieces)
-        return self._explain_by_gradients(texts, pieces)
+        return self._explain_by_gradients(self._gradients, texts, pieces)
 
     def _explain_by_occlusion(
         self, texts: Sequence[str], pieces: Sequence[Pieces]
@@ -636,7 +629,7 @@ class ClassificationEngine:
         return INTEGRATED_GRADIENT_STEPS if self._explain_method == "integrated_gradients" else 1
 
     def _explain_by_gradients(
-        self, texts: Sequence[str], pieces: Sequence[Pieces]
+        self, gradients: GradientAttributions, texts: Sequence[str], pieces: Sequence[Pieces]
     ) -> list[Prediction]:
         """Gradient attributions of the head's logit for the served label (the exemplar votes
         and n-grams that the served label also rests on are not differentiated)."""
@@ -648,8 +641,8 @@ class ClassificationEngine:
         pairs: list[tuple[TokenAttributions, TokenAttributions]] = [((), ())] * len(pieces)
         for start in range(0, len(pieces), rows_per_pass):
             rows = order[start : start + rows_per_pass]
-            batch = self._encoder.pad([pieces[i].ids for i in rows])
-            s_attr, i_attr = self._run_gradients(
+            batch = self._tokens.pad([pieces[i].ids for i in rows])
+            s_attr, i_attr = gradients.run(
                 batch.input_ids, batch.attention_mask, targets[rows].astype(np.int32), steps
             )
             for r, row in enumerate(rows):
@@ -660,73 +653,56 @@ class ClassificationEngine:
                 )
         return self._from_logits(texts, vectors, s_logits, i_logits, pairs)
 
-    def _run_gradients(
-        self,
-        input_ids: npt.NDArray[np.int32],
-        attention_mask: npt.NDArray[np.int32],
-        targets: npt.NDArray[np.int32],
-        steps: int,
-    ) -> tuple[npt.NDArray[np.float32], ...]:
-        if steps == 1:
-            alphas = np.ones(1, dtype=np.float32)
-        else:
-            alphas = ((np.arange(steps) + 0.5) / steps).astype(np.float32)  # midpoint rule
-        with tf.device(self._encoder.device):
-            results = self._explain_fn(
-                tf.constant(input_ids),
-                tf.constant(attention_mask),
-                tf.constant(targets),
-                tf.constant(alphas),
-            )
-        return tuple(np.asarray(r.numpy(), dtype=np.float32) for r in results)
-
-    def _gradient_graph(
-        self, input_ids: Any, attention_mask: Any, targets: Any, alphas: Any
-    ) -> tuple[Any, ...]:
-        """Per head, (n, width) attributions of the target logit to the word embeddings:
-        mean over `alphas` of the gradient at alpha x word embedding, times the word
-        embedding (alphas = [1]: gradient x input; midpoints of [0, 1]: integrated gradients
-        from the zero word embedding, position and type embeddings kept)."""
-        words = tf.gather(self._encoder.word_embeddings, input_ids)  # (n, width, dim)
-        shape, steps = tf.shape(words), tf.shape(alphas)[0]
-        # (steps * n, width, dim), step-major: row s * n + r is text r at alphas[s].
-        scaled = tf.reshape(
-            alphas[:, None, None, None] * words[None], tf.concat([[-1], shape[1:]], 0)
-        )
-        mask = tf.tile(attention_mask, [steps, 1])
-        with tf.GradientTape(persistent=True) as tape:
-            tape.watch(scaled)
-            pooled = self._encoder.pooled_from_embeddings(scaled, mask)
-            chosen = [
-                tf.reduce_sum(
-                    tf.gather(
-                        tf.matmul(pooled, kernel) + bias,
-                        tf.tile(targets[:, head], [steps]),
-                        batch_dims=1,
-                    )
-                )
-                for head, (kernel, bias) in enumerate(
-                    zip(self._head_kernels, self._head_biases, strict=True)
-                )
-            ]
-        real = tf.cast(attention_mask, tf.float32)
-        attributions = []
-        for target in chosen:
-            per_step = tf.reshape(tape.gradient(target, scaled), tf.concat([[steps], shape], 0))
-            attributions.append(
-                tf.reduce_sum(tf.reduce_mean(per_step, axis=0) * words, axis=-1) * real
-            )
-        del tape
-        return attributions[0], attributions[1]
-
     def _token_weights(self, pieces: Pieces, weights: npt.NDArray[np.float32]) -> TokenAttributions:
         """(piece, weight) per content piece, scaled so the absolute weights sum to 1."""
         total = float(np.abs(weights).sum())
         scale = 1.0 / total if total > 0 else 0.0
         return tuple(
-            (self._encoder.id_to_token(pieces.ids[i]), float(w) * scale)
+            (self._tokens.id_to_token(pieces.ids[i]), float(w) * scale)
             for i, w in zip(pieces.content, weights, strict=True)
         )
+
+
+def _check_built_int8(
+    bundle: ModelBundle, encoder: Int8Encoder, forward: ForwardPath, explain: ExplainMethod
+) -> None:
+    """A built int8 model serves the int8 path only, and only the adapters it was built with."""
+    if forward == "float" or explain != "occlusion":
+        raise ValueError(
+            "the float path and gradient explanations run on TensorFlow: give the engine a "
+            "SentenceEncoder, not an Int8Encoder"
+        )
+    expected = bundle.adapters.sha256 if bundle.adapters is not None else None
+    if encoder.adapters_sha256 != expected:
+        raise EncoderMismatch(
+            f"bundle {bundle.version} needs adapters {expected}, but this int8 model was built "
+            f"with {encoder.adapters_sha256}"
+        )
+
+
+def _merge_into_encoder(
+    bundle: ModelBundle, encoder: SentenceEncoder, forward: ForwardPath
+) -> bool:
+    """Merge the bundle's adapters into `encoder` (once); True when it runs on a CPU."""
+    on_cpu: bool = encoder.device == "/CPU:0"
+    if forward == "int8" and not on_cpu:
+        raise ValueError(
+            f"forward='int8' runs on ONNX Runtime's CPU provider only, but the encoder is "
+            f"on {encoder.device}; use 'float' or 'auto' there"
+        )
+    if bundle.adapters is None and encoder.adapters_sha256 is not None:
+        raise EncoderMismatch(
+            f"bundle {bundle.version} needs the base encoder, but this encoder carries "
+            "fine-tuning adapters; give the engine a fresh SentenceEncoder"
+        )
+    if bundle.adapters is not None:
+        if encoder.adapters_sha256 not in (None, bundle.adapters.sha256):
+            raise EncoderMismatch(
+                f"bundle {bundle.version}'s adapters differ from those already merged into "
+                "this encoder; give the engine a fresh SentenceEncoder"
+            )
+        encoder.merge_adapters(bundle.adapters)  # once; a no-op for the same adapters
+    return on_cpu
 
 
 def _by_kind(batch: list[_Request]) -> tuple[dict[str, str], dict[str, str]]:

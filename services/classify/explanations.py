@@ -29,7 +29,7 @@ from typing import Literal
 
 from tokenizers import Tokenizer
 
-from textencoder.encoder import TOKENIZER_FILE
+from textencoder.tokens import TOKENIZER_FILE
 
 ExplainMethod = Literal["occlusion", "integrated_gradients", "gradient_x_input"]
 EXPLAIN_METHODS: tuple[ExplainMethod, ...] = (

@@ -12,15 +12,16 @@ from services.classify.bundle import load_bundle
 from services.classify.consumer import ClassifyProcessor
 from services.classify.engine import ClassificationEngine
 from services.classify.server import ClassifyServicer
+from services.classify.serving_encoder import serving_encoder
 from services.classify.settings import ClassifySettings
-from textencoder import SentenceEncoder
 
 
 def build_engine(settings: ClassifySettings) -> ClassificationEngine:
     """The model from the configured bundle; also used by the throughput benchmark."""
+    bundle = load_bundle(settings.bundle_dir, encoder_dir=settings.encoder_dir)
     return ClassificationEngine(
-        load_bundle(settings.bundle_dir, encoder_dir=settings.encoder_dir),
-        SentenceEncoder(settings.encoder_dir),
+        bundle,
+        serving_encoder(bundle, settings),
         max_batch=settings.max_batch,
         max_wait_ms=settings.max_wait_ms,
         cache_size=settings.cache_size,

@@ -6,6 +6,7 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from servicekit.cache import user_cache_dir
 from servicekit.settings import ServiceSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +28,9 @@ class ClassifySettings(ServiceSettings):
     # engine.ForwardPath (mypy checks they match where main.py passes it; spelled out here so
     # that reading settings does not load TensorFlow). auto: int8 on a CPU, float on a GPU.
     forward: Literal["auto", "float", "int8"] = "auto"
+    # Where the int8 path's ONNX model is kept, keyed by encoder and adapters
+    # (textencoder.int8_cache); a miss builds it there in a TensorFlow subprocess.
+    int8_cache_dir: Path = Field(default_factory=lambda: user_cache_dir() / "int8-encoder")
     max_texts_per_request: int = Field(default=256, ge=1)
     max_text_chars: int = Field(default=4000, ge=1)
     consumer_group: str = "classify"

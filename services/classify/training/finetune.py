@@ -1,6 +1,6 @@
 """Multi-task LoRA fine-tuning: one encoder pass, two softmax heads, adapters shared by both.
 
-The encoder's dense layers get low-rank adapters (`textencoder.adapters.LoraTraining`), its
+The encoder's dense layers get low-rank adapters (`textencoder.lora.LoraTraining`), its
 biases and LayerNorms are trainable (BitFit-style), and both heads sit on the mean-pooled unit
 vector exactly as they do when serving. Batches of the two tasks are interleaved at random;
 each is padded only to its length bucket, and each task's step is one `tf.function` with a
@@ -24,7 +24,7 @@ import tf_keras
 from services.classify.evaluation import per_class_scores
 from services.classify.training.fit import FineTuneConfig
 from textencoder import EncoderAdapters, SentenceEncoder
-from textencoder.adapters import LoraTraining
+from textencoder.lora import LoraTraining
 
 log = logging.getLogger(__name__)
 

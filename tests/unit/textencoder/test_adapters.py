@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from textencoder import EncoderAdapters, EncoderLoadError, SentenceEncoder
-from textencoder.adapters import LoraTraining, named_denses, named_vectors
+from textencoder.lora import LoraTraining, named_denses, named_vectors
 
 QUERY = "encoder.layer.0.attention.self.query"
 FFN_OUT = "encoder.layer.5.output.dense"

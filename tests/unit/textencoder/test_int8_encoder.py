@@ -4,8 +4,9 @@ import numpy as np
 import onnxruntime as ort
 
 from textencoder import SentenceEncoder
-from textencoder.onnx_export import ATTENTION_MASK, INPUT_IDS, POOLED, export_pooled_encoder
-from textencoder.quantized import Int8Encoder
+from textencoder.build_int8 import build_int8_model
+from textencoder.onnx_export import export_pooled_encoder
+from textencoder.quantized import ATTENTION_MASK, INPUT_IDS, POOLED, Int8Encoder
 
 TEXTS = [
     "My card was stolen yesterday evening outside the train station and I need a new one.",
@@ -69,7 +70,11 @@ def test_blocks_kept_in_float_are_not_quantized(encoder: SentenceEncoder) -> Non
     float_vectors = encoder.encode(TEXTS)
 
     def worst_cosine(float_layers: int) -> float:
-        vectors = Int8Encoder(encoder, float_layers=float_layers).encode(TEXTS)
+        model = build_int8_model(encoder, float_layers=float_layers)
+        int8 = Int8Encoder(
+            model, encoder.tokens, weights_sha256=encoder.weights_sha256, adapters_sha256=None
+        )
+        vectors = int8.encode(TEXTS)
         return float(np.min(np.sum(vectors * float_vectors, axis=1)))
 
     # With every block float32 only the int8 word-embedding table is left.
