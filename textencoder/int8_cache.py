@@ -4,7 +4,7 @@ Building the model needs TensorFlow (the Keras weights are exported, then quanti
 of a process that serves in ~300 MB without it. So a model is built once per key, in a
 subprocess (`python -m textencoder.build_int8`) that exits when the file is written, and a
 process that finds it loads it with ONNX Runtime alone. The key: the base weights' sha256, the
-merged adapters' fingerprint, the blocks kept float32, the exporter's format and the onnx and
+merged adapters' fingerprint, the blocks kept float32, the builder's source and the onnx and
 ONNX Runtime versions (the quantizer's output may change with them). Files are written
 atomically, so processes sharing a folder never read half a model; a new key is a new file.
 """
@@ -30,8 +30,10 @@ from textencoder.tokens import WordPieces
 
 log = logging.getLogger(__name__)
 
-# Bump when textencoder.onnx_export or build_int8.quantize_int8 change what they write.
-INT8_FORMAT = 1
+# The code that writes the model is part of its key, so an edit to the export or to the
+# quantizer's options builds a new model instead of reusing a stale one; nobody has to remember
+# to bump a version.
+BUILDER_SOURCES = ("onnx_export.py", "build_int8.py")
 _OUTPUT_TAIL_CHARS = 4000
 
 
@@ -52,11 +54,18 @@ class Int8ModelKey:
             "weights_sha256": self.weights_sha256,
             "adapters_sha256": self.adapters_sha256,
             "float_layers": self.float_layers,
-            "format": INT8_FORMAT,
+            "builder": _builder_digest(),
             "onnx": version("onnx"),
             "onnxruntime": ort.__version__,
         }
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def _builder_digest() -> str:
+    digest = hashlib.sha256()
+    for name in BUILDER_SOURCES:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()
 
 
 class Int8ModelCache:

@@ -9,7 +9,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from textencoder import SentenceEncoder
+from textencoder import SentenceEncoder, int8_cache
 from textencoder.build_int8 import build_int8_model
 from textencoder.int8_cache import Int8BuildError, Int8ModelCache, Int8ModelKey
 
@@ -40,6 +40,18 @@ def test_every_input_of_the_model_is_part_of_its_key(changed: Int8ModelKey) -> N
     cache = Int8ModelCache(Path("/unused"))
     assert changed.digest() != KEY.digest()
     assert cache.path(changed) != cache.path(KEY)
+
+
+def test_an_edit_to_the_builder_is_another_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    before = KEY.digest()
+    for name in int8_cache.BUILDER_SOURCES:
+        copy = tmp_path / name
+        copy.write_bytes((Path(int8_cache.__file__).parent / name).read_bytes())
+    (tmp_path / int8_cache.BUILDER_SOURCES[0]).write_text("# an edited exporter\n")
+    monkeypatch.setattr(int8_cache, "__file__", str(tmp_path / "int8_cache.py"))
+    assert KEY.digest() != before
 
 
 def test_another_onnx_runtime_is_another_key(monkeypatch: pytest.MonkeyPatch) -> None:
