@@ -164,10 +164,16 @@ bench-classify: install $(BENCH_VENV)/.deps ## classify throughput vs sentence-t
 BENCH_MESSAGES ?= $(DATA_DIR)/banking77/train.csv
 BENCH_MESSAGES_ARG = $(if $(wildcard $(BENCH_MESSAGES)),--messages $(BENCH_MESSAGES))
 
-.PHONY: bench-latency bench-pipeline bench-memory loadtest
+.PHONY: bench-latency bench-latency-budget bench-batching bench-pipeline bench-memory loadtest
 
 bench-latency: install ## open-loop chat p50/p95/p99 at 5, 10, 20... req/s; the highest rate with p99 <= 150 ms
 	$(BIN)/python -m benchmarks.system.latency $(BENCH_MESSAGES_ARG) $(BENCH_ARGS)
+
+bench-latency-budget: install ## a chat's milliseconds per hop (gateway, ingest, classify, recommend) from its spans
+	$(BIN)/python -m benchmarks.system.latency_budget $(BENCH_MESSAGES_ARG) $(BENCH_ARGS)
+
+bench-batching: install ## classify engine in process: latency, texts/s and micro-batch size from light to heavy load
+	$(BIN)/python -m benchmarks.system.batching_curve $(BENCH_MESSAGES_ARG) $(BENCH_ARGS)
 
 bench-pipeline: install ## messages/s from /v1/messages to messages.classified vs the classify engine alone
 	$(BIN)/python -m benchmarks.system.pipeline $(BENCH_MESSAGES_ARG) $(BENCH_ARGS)

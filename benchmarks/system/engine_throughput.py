@@ -8,7 +8,9 @@ the same forward path and batching settings (the same CLASSIFY_* environment). T
 
 import os
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
 from services.classify.settings import ClassifySettings
@@ -17,25 +19,35 @@ if TYPE_CHECKING:  # TensorFlow loads only when the engine is built
     from services.classify.engine import ClassificationEngine
 
 
+@contextmanager
+def served_engine(settings: ClassifySettings) -> Iterator["ClassificationEngine"]:
+    """The engine as the service builds it, started (warmed up, as before SERVING), closed after."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as the stack runs classify
+    from services.classify.main import build_engine
+
+    engine = build_engine(settings)
+    engine.start()
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
 class EngineThroughput:
-    """The engine started on enter (warmed up, as before SERVING) and closed on exit."""
+    """The engine started on enter and closed on exit."""
 
     def __init__(self, batch: int, concurrency: int) -> None:
         self._batch = batch
         self._concurrency = concurrency
         self._engine: ClassificationEngine | None = None
+        self._closing = ExitStack()
 
     def __enter__(self) -> "EngineThroughput":
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as the stack runs classify
-        from services.classify.main import build_engine
-
-        self._engine = build_engine(ClassifySettings())
-        self._engine.start()
+        self._engine = self._closing.enter_context(served_engine(ClassifySettings()))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._engine is not None:
-            self._engine.close()
+        self._closing.close()
 
     def msgs_per_s(self, texts: list[str]) -> float:
         """Messages per second over `texts` (distinct, so none is answered from the cache)."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.system.messages import MessagePool
-from benchmarks.system.open_loop import constant_rate, http_client
+from benchmarks.system.open_loop import RequestFor, constant_rate, http_client
 from benchmarks.system.report import Report
 from benchmarks.system.stats import TARGET_P99_MS, latency_row
 from benchmarks.system.target import SystemTarget, log, system_under_test
@@ -54,20 +54,7 @@ def main() -> int:
 async def measure(
     target: SystemTarget, messages: MessagePool, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    run = secrets.token_hex(3)
-    sent = 0
-
-    def chat(_: int) -> tuple[str, dict[str, str]]:
-        nonlocal sent
-        conversation = sent % CONVERSATIONS
-        sent += 1
-        return CHAT, {
-            "conversation_id": f"bench-{run}-{conversation}",
-            "customer_id": f"bench-{run}-customer-{conversation}",
-            "text": messages.take(1)[0],
-            "channel": "chat",
-        }
-
+    chat = chat_requests(messages)
     rows: list[dict[str, Any]] = []
     async with http_client(target.url, target.client_key, args.timeout_s) as client:
         log(f"warm-up: {args.warmup_seconds:g}s at {args.rates[0]:g} req/s")
@@ -87,6 +74,25 @@ async def measure(
             if not row["within_target"] and rate >= args.report_rate:
                 break
     return rows
+
+
+def chat_requests(messages: MessagePool) -> RequestFor:
+    """Chats with a new message each, spread over CONVERSATIONS conversations of this run."""
+    run = secrets.token_hex(3)
+    sent = 0
+
+    def chat(_: int) -> tuple[str, dict[str, str]]:
+        nonlocal sent
+        conversation = sent % CONVERSATIONS
+        sent += 1
+        return CHAT, {
+            "conversation_id": f"bench-{run}-{conversation}",
+            "customer_id": f"bench-{run}-customer-{conversation}",
+            "text": messages.take(1)[0],
+            "channel": "chat",
+        }
+
+    return chat
 
 
 def summarize(

@@ -39,6 +39,9 @@ class SystemTarget:
     # Processes beside the stack (a `make run` supervisor, observability backends), by name.
     others: Callable[[], dict[str, int]]
     attached: bool
+    # Where each process writes its finished spans (`<name>.jsonl`); None when attached:
+    # `make run` sends its spans to the collector, not to files.
+    traces_dir: Path | None
 
 
 def attach_requested() -> bool:
@@ -87,6 +90,7 @@ def own_stack(
             processes=stack.pids,
             others=dict,
             attached=False,
+            traces_dir=stack.traces_dir,
         )
 
 
@@ -120,6 +124,7 @@ def attached() -> SystemTarget:
         processes=lambda: recorded(True),
         others=lambda: recorded(False),
         attached=True,
+        traces_dir=None,
     )
 
 
