@@ -1,9 +1,10 @@
 """`ClassificationEngine`: sentiment + intent with micro-batching, an LRU cache and explanations.
 
 Many callers (gRPC threads, the Kafka consumer) call `classify` at once. Their texts are queued;
-one worker thread merges what arrives within `max_wait_ms` (up to `max_batch` texts) into one
-micro-batch and runs it through the encoder; a second thread feeds each embedding to both heads
-(and their exemplar votes) and answers the callers, while the worker encodes the next one.
+one worker thread merges what is queued (under load, also what arrives within `max_wait_ms`;
+up to `max_batch` texts) into one micro-batch and runs it through the encoder; a second thread
+feeds each embedding to both heads (and their exemplar votes) and answers the callers, while
+the worker encodes the next one.
 Results are cached by the sha256 of the text, so a message classified on the chat path is not
 recomputed on the Kafka path. Each prediction carries the message's sentence vector (float16,
 768 bytes, cached with it), so recommend ranks without encoding the message again.
@@ -367,18 +368,25 @@ class ClassificationEngine:
     def _serve(self) -> None:
         carry: _Request | None = None
         while True:
-            first = carry if carry is not None else self._take()
-            carry = None
+            # A request already waiting when the last micro-batch is done means load: then the
+            # wait fills the next micro-batch (throughput). An idle engine answers a lone
+            # request at once, since waiting would only add latency; what is queued still joins.
+            first, under_load, carry = carry, carry is not None, None
+            if first is None:
+                try:
+                    first, under_load = self._take(block=False), True
+                except queue.Empty:
+                    first = self._take()
             if first is None:  # close() was called and everything before it is done
                 return
             batch, size, stop = [first], len(first.texts), False
-            deadline = time.monotonic() + self._max_wait_s
+            deadline = time.monotonic() + (self._max_wait_s if under_load else 0.0)
             while size < self._max_batch:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
                 try:
-                    item = self._take(timeout=remaining)
+                    item = (
+                        self._take(timeout=remaining) if remaining > 0 else self._take(block=False)
+                    )
                 except queue.Empty:
                     break
                 if item is None:
@@ -393,8 +401,9 @@ class ClassificationEngine:
             if stop:
                 return
 
-    def _take(self, timeout: float | None = None) -> _Request | None:
-        item = self._queue.get(timeout=timeout)
+    def _take(self, timeout: float | None = None, *, block: bool = True) -> _Request | None:
+        """The next queued request (None: the stop sign); raises queue.Empty if none comes."""
+        item = self._queue.get(block=block, timeout=timeout)
         if item is not None:
             with self._state_lock:
                 self._queued_texts -= len(item.texts)

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -65,3 +69,33 @@ def engine(bundle: ModelBundle, encoder: SentenceEncoder) -> Iterator[Classifica
     engine.start()
     yield engine
     engine.close()
+
+
+@contextmanager
+def engine_under_load(
+    engine: ClassificationEngine, monkeypatch: pytest.MonkeyPatch, queued_texts: int
+) -> Iterator[None]:
+    """Keeps a started engine busy with one micro-batch until `queued_texts` more texts wait
+    behind it, as under load: the callers started inside the block are then merged into the
+    next micro-batch (an idle engine would answer the first of them at once)."""
+    holding, every_text_queued = threading.Event(), threading.Event()
+    run_batch = engine._run_batch
+
+    def held(batch: list[Any]) -> None:
+        if not every_text_queued.is_set():
+            holding.set()
+            every_text_queued.wait(timeout=60)
+        run_batch(batch)
+
+    monkeypatch.setattr(engine, "_run_batch", held)
+    busy = threading.Thread(target=engine.classify, args=(["the engine is busy with this"],))
+    busy.start()
+    holding.wait(timeout=60)
+    deadline = time.monotonic() + 60
+    try:
+        yield
+        while engine._queued_texts < queued_texts and time.monotonic() < deadline:
+            time.sleep(0.005)
+    finally:
+        every_text_queued.set()
+        busy.join()

@@ -20,7 +20,7 @@ from services.classify.prediction import Prediction
 from services.classify.settings import ClassifySettings
 from textencoder import SentenceEncoder
 
-from .conftest import COMMITTED_BUNDLE, TEST_INTENTS
+from .conftest import COMMITTED_BUNDLE, TEST_INTENTS, engine_under_load
 
 
 def test_engine_is_ready_only_after_start(bundle: ModelBundle, encoder: SentenceEncoder) -> None:
@@ -68,32 +68,44 @@ def _fresh_single(engine: ClassificationEngine, text: str) -> Prediction:
     return engine.classify([text + " "])[0]
 
 
-def test_concurrent_callers_are_merged_into_one_micro_batch(
-    bundle: ModelBundle, encoder: SentenceEncoder
+def test_callers_queued_while_the_engine_is_busy_are_merged_into_one_micro_batch(
+    bundle: ModelBundle, encoder: SentenceEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = ClassificationEngine(bundle, encoder, max_batch=16, max_wait_ms=400.0)
     engine.start()
+    callers = 8
+    results: dict[int, list[Prediction]] = {}
+
+    def call(i: int) -> None:
+        results[i] = engine.classify([f"caller {i} wants to know where transfer {i} is"])
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(callers)]
     try:
-        callers = 8
-        barrier = threading.Barrier(callers)
-        results: dict[int, list[Prediction]] = {}
-
-        def call(i: int) -> None:
-            barrier.wait()
-            results[i] = engine.classify([f"caller {i} wants to know where transfer {i} is"])
-
-        threads = [threading.Thread(target=call, args=(i,)) for i in range(callers)]
-        for t in threads:
-            t.start()
+        with engine_under_load(engine, monkeypatch, queued_texts=callers):
+            for t in threads:
+                t.start()
         for t in threads:
             t.join()
         stats = engine.stats()
     finally:
         engine.close()
     assert len(results) == callers
-    assert stats.texts_computed == callers
-    assert stats.micro_batches == 1
-    assert stats.forward_passes == callers  # on CPUs the int8 runs are one text each
+    assert stats.texts_computed == callers + 1
+    assert stats.micro_batches == 2  # the busy one, then every queued caller together
+
+
+def test_an_idle_engine_answers_a_lone_caller_without_waiting_for_company(
+    bundle: ModelBundle, encoder: SentenceEncoder
+) -> None:
+    engine = ClassificationEngine(bundle, encoder, max_wait_ms=5_000.0)
+    engine.start()
+    try:
+        started = time.monotonic()
+        engine.classify(["Where is my new card?"])
+        elapsed_s = time.monotonic() - started
+    finally:
+        engine.close()
+    assert elapsed_s < 2.5  # waiting for company would have taken the full 5 s
 
 
 def test_a_cached_text_is_not_recomputed(engine: ClassificationEngine) -> None:

@@ -7,6 +7,7 @@ from collections import Counter
 from concurrent.futures import Future
 from typing import Any
 
+import pytest
 from carepulse.v1 import events_pb2
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
@@ -19,6 +20,8 @@ from services.classify.consumer import ClassifyProcessor
 from services.classify.engine import ClassificationEngine
 from services.classify.prediction import Prediction
 from textencoder import SentenceEncoder
+
+from .conftest import engine_under_load
 
 tracer = trace.get_tracer(__name__)
 
@@ -52,31 +55,40 @@ def every_value(span: ReadableSpan) -> list[str]:
 
 
 def test_a_micro_batch_span_links_every_caller_it_served_and_each_links_back(
-    bundle: ModelBundle, encoder: SentenceEncoder, exported_spans: InMemorySpanExporter
+    bundle: ModelBundle,
+    encoder: SentenceEncoder,
+    exported_spans: InMemorySpanExporter,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     engine = ClassificationEngine(bundle, encoder, max_batch=16, max_wait_ms=400.0)
     engine.start()
+
+    def call(i: int) -> None:
+        with tracer.start_as_current_span(f"caller {i}"):
+            engine.classify([f"caller {i} asks where their new debit card is"])
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(2)]
     try:
-        barrier = threading.Barrier(2)
-
-        def call(i: int) -> None:
-            with tracer.start_as_current_span(f"caller {i}"):
-                barrier.wait()
-                engine.classify([f"caller {i} asks where their new debit card is"])
-
-        threads = [threading.Thread(target=call, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
+        with engine_under_load(engine, monkeypatch, queued_texts=2):
+            for t in threads:
+                t.start()
         for t in threads:
             t.join()
     finally:
         engine.close()
 
-    (batch,) = named(exported_spans, "classify batch")
+    (batch,) = [
+        s
+        for s in named(exported_spans, "classify batch")
+        if (s.attributes or {}).get("classify.batch.requests") == 2
+    ]
     callers = {
         s.name: s for s in exported_spans.get_finished_spans() if s.name.startswith("caller")
     }
-    classify_spans = named(exported_spans, "classify")
+    caller_ids = {c.context.span_id for c in callers.values()}
+    classify_spans = [
+        s for s in named(exported_spans, "classify") if s.parent and s.parent.span_id in caller_ids
+    ]
     assert len(classify_spans) == 2
     # Each call's span is its caller's child; the batch links to both and each links back.
     assert {s.parent.span_id for s in classify_spans if s.parent} == {
