@@ -17,7 +17,7 @@ GO := GOMODCACHE=$(CACHE_DIR)/go/mod GOCACHE=$(CACHE_DIR)/go/build GOTOOLCHAIN=l
   GOFLAGS=-buildvcs=false nice go
 
 .PHONY: help install protos kafka run test test-deps lint typecheck clean train eval-intent eval-sentiment \
-  eval-recommend bench-nab bench-alerts bench-classify
+  eval-recommend bench-nab bench-alerts bench-alerts-e2e bench-classify
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -132,13 +132,16 @@ eval-recommend: install ## hit@1/hit@3 of recommend on a text,category CSV: make
 # ---- benchmarks (scripts, not timed tests; each prints a JSON summary last) ----
 NAB_DIR ?= ../shared/datasets/nab
 
-bench-nab: install ## NAB scores of the alert detector: make bench-nab DATA=dir LABELS=windows.json OUT=dir
+bench-nab: install ## NAB scores of the service's volume detector: make bench-nab DATA=dir LABELS=windows.json OUT=dir
 	$(BIN)/python -m benchmarks.nab --data $(or $(DATA),$(NAB_DIR)/data) \
 	  --labels $(or $(LABELS),$(NAB_DIR)/labels/combined_windows.json) \
 	  --out $(or $(OUT),.data/nab-results) --jobs 2
 
-bench-alerts: install ## spike monitor precision/recall/delay on synthetic message traffic
+bench-alerts: install ## both alert kinds: precision/recall/delay on synthetic message traffic
 	$(BIN)/python -m benchmarks.alerts
+
+bench-alerts-e2e: install ## both alert kinds end to end: real labelled texts through the classify engine (DATA_DIR)
+	$(BIN)/python -m benchmarks.alerts.e2e --data $(DATA_DIR)
 
 .PHONY: bench-kafka
 bench-kafka: install kafka ## producer and consumer-loop records/s on a broker of its own (free ports)

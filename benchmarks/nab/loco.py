@@ -1,4 +1,4 @@
-"""Leave-one-category-out (LOCO) check of the detector's settings on NAB.
+"""Leave-one-category-out (LOCO) check of the volume detector's settings on NAB.
 
 ``python -m benchmarks.nab.loco --data DIR --labels FILE --out DIR [--jobs N] [--only NAME]``
 
@@ -9,13 +9,11 @@ normalized score there), and the held-out category is scored at that choice. The
 score sums the held-out raw scores of every category and normalizes them like a corpus score,
 so a category without windows (artificialNoAnomaly) counts through its false positives.
 
-The candidates are the defaults, their neighbours along each setting this check guards (off
-and a step either way) and all of those settings off, so a default that only wins on some
-categories is not chosen when they are held out, and the held-out score shows what that costs.
-``--only default`` keeps the shipped settings fixed, so only the threshold is chosen without
-the held-out category; ``--only "all off"`` does the same for the detector before the guarded
-settings existed. Prints one line per held-out category and profile, then a JSON object with
-the pooled scores.
+The candidates are the service's defaults and their neighbours along each setting this check
+guards (a step either way), so a default that only wins on some categories is not chosen when
+they are held out, and the held-out score shows what that costs. ``--only default`` keeps the
+shipped settings fixed, so only the threshold is chosen without the held-out category. Prints
+one line per held-out category and profile, then a JSON object with the pooled scores.
 """
 
 from __future__ import annotations
@@ -37,26 +35,24 @@ from benchmarks.nab.scoring import (
     score_at_threshold,
     sweep_best_threshold,
 )
-from services.alert.detector import DetectorConfig
+from services.alert.detection.volume import VolumeConfig
 
-# The settings chosen for the shipped detector, each with its alternatives (0 = rule off).
+# The settings of the shipped detector this check guards, each with its alternatives.
 _GUARDED_SETTINGS: dict[str, tuple[float, ...]] = {
-    "shift_break": (0.0, 0.5, 1.0),
-    "novelty_rate_discount": (0.0, 1.0, 2.0, 5.0),
-    "season_break": (0.0, 0.3, 0.5, 1.0),
-    "volatility_break": (0.0, 0.25, 0.5, 1.0),
+    "level_buckets": (60.0, 360.0, 1440.0),
+    "sustained_buckets": (0, 5, 10),
+    "min_fold": (1.5, 2.0, 3.0),
+    "routine_buckets": (288.0, 1440.0, 10080.0),
 }
 
 
-def candidate_configs() -> dict[str, DetectorConfig]:
-    """The defaults, each guarded setting varied alone, and all of them off (the detector
-    before these settings existed)."""
-    default = DetectorConfig()
-    all_off: dict[str, Any] = dict.fromkeys(_GUARDED_SETTINGS, 0)
-    candidates = {"default": default, "all off": replace(default, **all_off)}
+def candidate_configs() -> dict[str, VolumeConfig]:
+    """The defaults, and each guarded setting varied alone."""
+    default = VolumeConfig()
+    candidates = {"default": default}
     for name, values in _GUARDED_SETTINGS.items():
         for value in values:
-            setting: dict[str, Any] = {name: value}
+            setting: dict[str, Any] = {name: type(getattr(default, name))(value)}
             config = replace(default, **setting)
             if config != default:
                 candidates[f"{name}={value:g}"] = config
@@ -143,7 +139,7 @@ def main() -> None:
     for profile in PROFILES:
         pooled, held_out = leave_one_category_out(labelled, window_counts, profile)
         for item in held_out:
-            print(f"{profile.name:>14} {item.category:<22} {item.candidate:<16} {item.result}")
+            print(f"{profile.name:>14} {item.category:<22} {item.candidate:<22} {item.result}")
         summary[f"loco_{profile.name}"] = round(pooled, 2)
     print(json.dumps(summary))
 

@@ -1,9 +1,16 @@
-"""Run the streaming detector over a NAB-style data directory and write one score file per input.
+"""Run the service's volume detector over a NAB-style data directory, one score file per input.
 
 Input: ``<data>/<category>/<name>.csv`` with header ``timestamp,value``.
 Output: ``<out>/<category>/<name>.csv`` with header ``timestamp,value,anomaly_score``, one row
-per input row, in input order. Every file gets a fresh detector, with the default settings
+per input row, in input order. Each file is one series, fed value by value to a fresh
+:class:`~services.alert.detection.series_monitor.VolumeWatch` (the volume kind of the
+service's SeriesMonitor: its surge detector and incident tracker), with the service's defaults
 unless a configuration is given (the leave-one-category-out check compares several).
+
+A row's score is what the service would alert on: the bucket's score where the watch could
+open an incident (none open, no cooldown) and 0 while one is open, in its cooldown, or
+resolving. NAB counts the first detection in each window and charges every other one outside
+the windows, as an operator does with pages.
 """
 
 from __future__ import annotations
@@ -15,7 +22,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from benchmarks.nab.scoring import parse_timestamp
-from services.alert.detector import DetectorConfig, StreamingAnomalyDetector
+from services.alert.detection.incidents import Decision, IncidentRules
+from services.alert.detection.series_monitor import VolumeWatch
+from services.alert.detection.volume import VolumeConfig, VolumeJudgement
 
 
 def add_corpus_arguments(parser: argparse.ArgumentParser, *, out_help: str) -> None:
@@ -31,11 +40,16 @@ def data_files(data_dir: Path) -> list[str]:
     return sorted(p.relative_to(data_dir).as_posix() for p in data_dir.glob("*/*.csv"))
 
 
-def score_file(
-    data_dir: Path, out_dir: Path, key: str, config: DetectorConfig | None = None
-) -> int:
+def alert_score(judgement: VolumeJudgement, decision: Decision) -> float:
+    """The score NAB sees: the bucket's where it could open an incident, else 0."""
+    if decision is Decision.OPEN or (decision is Decision.NONE and not judgement.surged):
+        return judgement.score
+    return 0.0
+
+
+def score_file(data_dir: Path, out_dir: Path, key: str, config: VolumeConfig | None = None) -> int:
     """Score one file and write its results; returns the number of rows."""
-    detector = StreamingAnomalyDetector(config)
+    watch = VolumeWatch.fresh(config or VolumeConfig(), IncidentRules())
     target = out_dir / key
     target.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
@@ -43,8 +57,12 @@ def score_file(
         writer = csv.writer(sink, lineterminator="\n")
         writer.writerow(["timestamp", "value", "anomaly_score"])
         for row in csv.DictReader(source):
-            score = detector.score(float(row["value"]), parse_timestamp(row["timestamp"]))
-            writer.writerow([row["timestamp"], row["value"], f"{score:.6f}"])
+            judgement, decision = watch.observe(
+                float(row["value"]), parse_timestamp(row["timestamp"])
+            )
+            writer.writerow(
+                [row["timestamp"], row["value"], f"{alert_score(judgement, decision):.6f}"]
+            )
             rows += 1
     return rows
 
@@ -54,7 +72,7 @@ def run_corpus(
     out_dir: Path,
     keys: Sequence[str],
     jobs: int = 1,
-    config: DetectorConfig | None = None,
+    config: VolumeConfig | None = None,
 ) -> int:
     """Score every file in ``keys``; returns the total number of rows scored."""
     if jobs <= 1:

@@ -265,3 +265,46 @@ def score_results_dir(
     windows = load_windows(labels_path)
     scored = {key: read_scored_file(results_dir / key) for key in file_keys if key in windows}
     return score_corpus(scored, windows)
+
+
+@dataclass(frozen=True)
+class FileScore:
+    """One file's part of a corpus score at the corpus threshold, as NAB's per-file table."""
+
+    file: str
+    threshold: float
+    score: float  # raw, unnormalized: what this file adds to the corpus total
+    true_positives: int  # windows detected
+    false_positives: int  # detections outside every window
+    false_negatives: int  # windows missed
+    rows: int
+
+
+def file_scores(
+    results_dir: Path,
+    labels_path: Path,
+    file_keys: Iterable[str],
+    profile: CostProfile,
+    threshold: float,
+) -> list[FileScore]:
+    """Each file scored alone at ``threshold`` (the corpus's), with ``profile``'s weights."""
+    windows = load_windows(labels_path)
+    table: list[FileScore] = []
+    for key in file_keys:
+        if key not in windows:
+            continue
+        timestamps, scores = read_scored_file(results_dir / key)
+        points = label_points(key, timestamps, scores, windows[key])
+        result = score_at_threshold(points, profile, len(windows[key]), threshold)
+        table.append(
+            FileScore(
+                key,
+                threshold,
+                result.raw,
+                result.true_positives,
+                result.false_positives,
+                result.false_negatives,
+                len(timestamps),
+            )
+        )
+    return table

@@ -10,6 +10,7 @@ from gateway.timestamps import from_timestamp
 
 AlertStateName = Literal["firing", "acknowledged", "resolved"]
 SeverityName = Literal["warning", "critical", "unspecified"]
+AlertKindName = Literal["negative_share", "volume", "unspecified"]
 
 STATES: dict[AlertStateName, events_pb2.AlertState] = {
     "firing": events_pb2.ALERT_STATE_FIRING,
@@ -28,6 +29,9 @@ class Evidence(BaseModel):
     negative_count: int
     total_count: int
     baseline_negative_rate: float
+    baseline_message_rate: float = Field(
+        description="Messages expected per bucket (volume alerts; 0 for negative-share ones)."
+    )
     score: float
     window_start: datetime | None
     window_end: datetime | None
@@ -47,6 +51,10 @@ class Alert(BaseModel):
     alert_id: str
     topic: str
     channel: str
+    kind: AlertKindName = Field(
+        description="What fired: `negative_share` (the share of negative messages spiked) or "
+        "`volume` (the number of messages surged)."
+    )
     state: AlertStateName | Literal["unspecified"]
     severity: SeverityName
     evidence: Evidence
@@ -63,12 +71,14 @@ class Alert(BaseModel):
             alert_id=alert.alert_id,
             topic=alert.topic,
             channel=alert.channel,
+            kind=_enum_name(events_pb2.AlertKind, alert.kind, "ALERT_KIND_"),
             state=_enum_name(events_pb2.AlertState, alert.state, "ALERT_STATE_"),
             severity=_enum_name(events_pb2.Severity, alert.severity, "SEVERITY_"),
             evidence=Evidence(
                 negative_count=evidence.negative_count,
                 total_count=evidence.total_count,
                 baseline_negative_rate=evidence.baseline_negative_rate,
+                baseline_message_rate=evidence.baseline_message_rate,
                 score=evidence.score,
                 window_start=from_timestamp(evidence.window_start),
                 window_end=from_timestamp(evidence.window_end),
@@ -116,10 +126,16 @@ class JudgedBucket(BaseModel):
         description="The fewest negatives that would have spiked this bucket on its own."
     )
     spiked: bool = Field(description="The bucket met the spike condition (alone or sustained).")
+    expected_messages: float = Field(description="Messages the volume baseline expected.")
+    surge_threshold_messages: int = Field(
+        description="The fewest messages that would have surged this bucket on its own."
+    )
+    surged: bool = Field(description="The bucket met the surge condition (alone or sustained).")
 
 
 class AlertSeries(BaseModel):
-    """The alert's topic and channel bucket by bucket around its window, as judged."""
+    """The alert's topic and channel bucket by bucket around its window, as each kind's
+    detector judged it."""
 
     alert_id: str
     bucket_seconds: float
@@ -138,6 +154,9 @@ class AlertSeries(BaseModel):
                     expected_negatives=bucket.expected_negatives,
                     spike_threshold_negatives=bucket.spike_threshold_negatives,
                     spiked=bucket.spiked,
+                    expected_messages=bucket.expected_messages,
+                    surge_threshold_messages=bucket.surge_threshold_messages,
+                    surged=bucket.surged,
                 )
                 for bucket in series.buckets
             ],

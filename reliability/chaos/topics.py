@@ -12,7 +12,7 @@ from local.stack import Stack
 from reliability.chaos.tally import counted_messages
 from reliability.kafka_snapshot import end_offsets, read_to_end
 from servicekit.kafka.topics import ALERTS, MESSAGES_CLASSIFIED
-from services.alert.events import state_name
+from services.alert.protobuf import state_name
 
 
 def read_values(

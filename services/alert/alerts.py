@@ -1,4 +1,5 @@
-"""Alerts as the domain sees them: a series, its incident's evidence, and a lifecycle state."""
+"""Alerts as the domain sees them: a series, what kind of incident, its evidence, and a
+lifecycle state."""
 
 import enum
 from dataclasses import dataclass
@@ -10,10 +11,17 @@ MAX_EXAMPLE_MESSAGE_IDS = 5
 
 @dataclass(frozen=True, order=True)
 class SeriesKey:
-    """One monitored time series: the negative share of one intent on one channel."""
+    """One monitored time series: the messages of one intent on one channel."""
 
     topic: str  # the classifier's intent
     channel: str
+
+
+class AlertKind(enum.Enum):
+    """What went wrong on a series; each kind has its own detector, evidence and severity."""
+
+    NEGATIVE_SHARE = "negative_share"  # the share of negative messages spiked
+    VOLUME = "volume"  # the number of messages surged
 
 
 class AlertState(enum.Enum):
@@ -52,11 +60,12 @@ class ExampleMessage:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What made the detector fire, accumulated over the incident's spiking buckets."""
+    """What made the detector fire, accumulated over the incident's anomalous buckets."""
 
     negative_count: int
     total_count: int
     baseline_negatives: float  # expected negatives per bucket before the incident
+    baseline_messages: float  # expected messages per bucket before it (volume alerts; else 0)
     score: float  # the highest detector score seen during the incident, in [0, 1]
     window_start: datetime
     window_end: datetime
@@ -78,6 +87,7 @@ class Acknowledgement:
 class Alert:
     alert_id: str
     series: SeriesKey
+    kind: AlertKind
     state: AlertState
     severity: Severity
     evidence: Evidence

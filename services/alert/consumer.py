@@ -9,8 +9,8 @@ from opentelemetry import trace
 
 from servicekit.database import outages_are_transient
 from servicekit.kafka.consumer import InboundRecord
-from services.alert.aggregation import MessageCounter, Observation
 from services.alert.alerts import SeriesKey, SpanRef
+from services.alert.lifecycle.counting import MessageCounter, Observation
 
 
 class ClassifiedMessageProcessor:

@@ -14,28 +14,28 @@ from servicekit.migrations import upgrade_to_head
 from servicekit.periodic import PeriodicThread
 from servicekit.runtime import ServiceSpec, run_service
 from servicekit.telemetry import setup_telemetry
-from services.alert.aggregation import MessageCounter
-from services.alert.alertmanager import AlertmanagerDestination, OpenAlertRepeater
-from services.alert.bucket_closer import BucketCloser
 from services.alert.consumer import ClassifiedMessageProcessor
-from services.alert.deliveries import DeliveryQueue
-from services.alert.event_feed import EventFeed
-from services.alert.lifecycle import AlertLifecycle
+from services.alert.lifecycle.alert_lifecycle import AlertLifecycle
+from services.alert.lifecycle.bucket_closer import BucketCloser
+from services.alert.lifecycle.counting import MessageCounter
+from services.alert.lifecycle.severity import SeverityPolicy
 from services.alert.metrics import OPEN_ALERTS
 from services.alert.migrations import ALERT_MIGRATIONS
-from services.alert.notification_dead_letters import KafkaNotificationDeadLetters
-from services.alert.notifier import (
+from services.alert.notification.alertmanager import AlertmanagerDestination, OpenAlertRepeater
+from services.alert.notification.dead_letters import KafkaNotificationDeadLetters
+from services.alert.notification.event_feed import EventFeed
+from services.alert.notification.notifier import (
     DeadLetterSink,
     Destination,
     NotificationDispatcher,
     RetryPolicy,
 )
-from services.alert.outbox import OutboxPublisher
+from services.alert.notification.outbox import OutboxPublisher
+from services.alert.notification.webhook import WebhookDestination
 from services.alert.server import AlertServicer
 from services.alert.settings import AlertSettings
-from services.alert.severity import SeverityPolicy
-from services.alert.store import AlertStore
-from services.alert.webhook import WebhookDestination
+from services.alert.storage.deliveries import DeliveryQueue
+from services.alert.storage.store import AlertStore
 
 PRUNE_INTERVAL_S = 3600.0
 
@@ -71,7 +71,7 @@ def main() -> int:
     closer = BucketCloser(
         store,
         lifecycle,
-        settings.spike_config,
+        settings.monitor_config,
         bucket_width=settings.bucket_width,
         allowed_lateness=settings.allowed_lateness,
         history=timedelta(hours=settings.bucket_history_hours),

@@ -2,13 +2,16 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
+# kind: negative_share | volume
 ALERTS_OPENED = Counter(
-    "carepulse_alerts_opened_total", "Alerts opened (one per incident).", ["topic", "severity"]
+    "carepulse_alerts_opened_total",
+    "Alerts opened (one per incident and kind).",
+    ["topic", "severity", "kind"],
 )
 OPEN_ALERTS = Gauge("carepulse_alerts_open", "Alerts firing or acknowledged, not yet resolved.")
 OPEN_STREAMS = Gauge("carepulse_alert_open_streams", "StreamAlerts calls being served.")
 BUCKETS_CLOSED = Counter(
-    "carepulse_alert_buckets_closed_total", "Time buckets fed to a series' spike monitor."
+    "carepulse_alert_buckets_closed_total", "Time buckets fed to a series' monitor."
 )
 # outcome: on_time | late (counted into the series' first open bucket) | duplicate (ignored)
 MESSAGES = Counter(

@@ -5,7 +5,7 @@ import json
 from datetime import UTC, datetime
 
 from services.alert.errors import InvalidPageToken
-from services.alert.store import PageCursor
+from services.alert.storage.alerts import PageCursor
 
 
 def encode_page_token(cursor: PageCursor) -> str:

@@ -8,15 +8,19 @@ import grpc
 from carepulse.v1 import alert_pb2, alert_pb2_grpc, events_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from servicekit.timestamps import to_timestamp
 from services.alert.alerts import AlertState
 from services.alert.errors import AlertAlreadyResolved, AlertNotFound, InvalidPageToken
-from services.alert.event_feed import EventFeed
-from services.alert.events import STATES, to_alert_event, to_alert_message
-from services.alert.judged_buckets import JudgedBucket
-from services.alert.lifecycle import AlertLifecycle
+from services.alert.lifecycle.alert_lifecycle import AlertLifecycle
+from services.alert.notification.event_feed import EventFeed
 from services.alert.page_token import decode_page_token, encode_page_token
-from services.alert.store import AlertQuery, AlertStore, PageCursor
+from services.alert.protobuf import (
+    STATES,
+    to_alert_event,
+    to_alert_message,
+    to_judged_bucket_message,
+)
+from services.alert.storage.alerts import AlertQuery, PageCursor
+from services.alert.storage.store import AlertStore
 from services.alert.stream_slots import StreamSlots
 
 DEFAULT_PAGE_SIZE = 50
@@ -106,7 +110,7 @@ class AlertServicer(alert_pb2_grpc.AlertServiceServicer):  # type: ignore[misc]
         while context.is_active() and not self._feed.closed:
             events = self._store.events_after(last, self._stream_batch)
             for event in events:
-                yield to_alert_event(event.sequence, event.alert_payload)
+                yield to_alert_event(event.sequence, event.alert)
                 last = event.sequence
             if len(events) < self._stream_batch:
                 self._feed.wait_beyond(
@@ -150,7 +154,7 @@ class AlertServicer(alert_pb2_grpc.AlertServiceServicer):  # type: ignore[misc]
         )
         buckets = self._store.judged_buckets(alert.series, start, end, MAX_SERIES_BUCKETS)
         series = alert_pb2.AlertSeries(
-            alert_id=alert.alert_id, buckets=[_judged_message(b) for b in buckets]
+            alert_id=alert.alert_id, buckets=[to_judged_bucket_message(b) for b in buckets]
         )
         series.bucket_width.FromTimedelta(width)
         return series
@@ -169,17 +173,6 @@ def _datetime(request: alert_pb2.ListAlertsRequest, field: str) -> datetime | No
         return None
     stamp: Timestamp = getattr(request, field)
     return stamp.ToDatetime(tzinfo=UTC)
-
-
-def _judged_message(bucket: JudgedBucket) -> alert_pb2.JudgedBucket:
-    return alert_pb2.JudgedBucket(
-        start=to_timestamp(bucket.start),
-        negative_count=bucket.negative,
-        total_count=bucket.total,
-        expected_negatives=bucket.expected_negatives,
-        spike_threshold_negatives=bucket.spike_threshold_negatives,
-        spiked=bucket.spiked,
-    )
 
 
 def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, details: str) -> NoReturn:

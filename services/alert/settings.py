@@ -8,7 +8,10 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from servicekit.settings import ServiceSettings
-from services.alert.spike import SpikeConfig
+from services.alert.detection.incidents import IncidentRules
+from services.alert.detection.negative_share import NegativeShareConfig
+from services.alert.detection.series_monitor import MonitorConfig
+from services.alert.detection.volume import VolumeConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,18 +44,31 @@ class AlertSettings(ServiceSettings):
     # Longer than Kafka keeps messages.classified (7 days): older records cannot come back.
     processed_ids_retention_seconds: int = Field(default=8 * 24 * 3600, ge=3600)
 
-    # Spike detection; unset fields keep the detector's defaults (see services/alert/spike.py).
-    spike_min_negatives: int = Field(default=SpikeConfig.min_negatives, ge=1)
-    spike_threshold: float = Field(default=SpikeConfig.threshold, gt=0, le=1)
-    spike_min_fold: float = Field(default=SpikeConfig.min_fold, ge=1)
-    spike_cooldown_buckets: int = Field(default=SpikeConfig.cooldown_buckets, ge=0)
-    spike_resolve_after_buckets: int = Field(default=SpikeConfig.resolve_after_buckets, ge=1)
-    spike_sustained_buckets: int = Field(default=SpikeConfig.sustained_buckets, ge=0)
-    spike_sustained_min_fold: float = Field(default=SpikeConfig.sustained_min_fold, ge=1)
-    spike_sustained_min_negatives: int = Field(default=SpikeConfig.sustained_min_negatives, ge=1)
+    # Negative-share spikes; unset fields keep the detector's defaults
+    # (services/alert/detection/negative_share.py, incidents.py).
+    spike_min_negatives: int = Field(default=NegativeShareConfig.min_negatives, ge=1)
+    spike_threshold: float = Field(default=NegativeShareConfig.threshold, gt=0, le=1)
+    spike_min_fold: float = Field(default=NegativeShareConfig.min_fold, ge=1)
+    spike_cooldown_buckets: int = Field(default=IncidentRules.cooldown_buckets, ge=0)
+    spike_resolve_after_buckets: int = Field(default=IncidentRules.resolve_after_buckets, ge=1)
+    spike_sustained_buckets: int = Field(default=NegativeShareConfig.sustained_buckets, ge=0)
+    spike_sustained_min_fold: float = Field(default=NegativeShareConfig.sustained_min_fold, ge=1)
+    spike_sustained_min_negatives: int = Field(
+        default=NegativeShareConfig.sustained_min_negatives, ge=1
+    )
 
-    # Severity: critical when the score and the incident's negatives both reach these
-    # (a score of 0.8 is a one-in-10^8 bucket).
+    # Volume surges (services/alert/detection/volume.py).
+    volume_threshold: float = Field(default=VolumeConfig.threshold, gt=0, le=1)
+    volume_min_messages: int = Field(default=VolumeConfig.min_count, ge=1)
+    volume_min_fold: float = Field(default=VolumeConfig.min_fold, ge=1)
+    volume_sustained_buckets: int = Field(default=VolumeConfig.sustained_buckets, ge=0)
+    volume_warmup_buckets: int = Field(default=VolumeConfig.warmup_buckets, ge=0)
+    volume_cooldown_buckets: int = Field(default=IncidentRules.cooldown_buckets, ge=0)
+    volume_resolve_after_buckets: int = Field(default=IncidentRules.resolve_after_buckets, ge=1)
+
+    # Severity of a negative-share spike: critical when the score and the incident's negatives
+    # both reach these (a score of 0.8 is a one-in-10^8 bucket). A volume surge is critical
+    # when the negative messages surged with it.
     critical_score: float = Field(default=0.8, gt=0, le=1)
     critical_negatives: int = Field(default=50, ge=1)
 
@@ -104,16 +120,31 @@ class AlertSettings(ServiceSettings):
         return self
 
     @property
-    def spike_config(self) -> SpikeConfig:
-        return SpikeConfig(
-            min_negatives=self.spike_min_negatives,
-            threshold=self.spike_threshold,
-            min_fold=self.spike_min_fold,
-            cooldown_buckets=self.spike_cooldown_buckets,
-            resolve_after_buckets=self.spike_resolve_after_buckets,
-            sustained_buckets=self.spike_sustained_buckets,
-            sustained_min_fold=self.spike_sustained_min_fold,
-            sustained_min_negatives=self.spike_sustained_min_negatives,
+    def monitor_config(self) -> MonitorConfig:
+        return MonitorConfig(
+            negative_share=NegativeShareConfig(
+                min_negatives=self.spike_min_negatives,
+                threshold=self.spike_threshold,
+                min_fold=self.spike_min_fold,
+                sustained_buckets=self.spike_sustained_buckets,
+                sustained_min_fold=self.spike_sustained_min_fold,
+                sustained_min_negatives=self.spike_sustained_min_negatives,
+            ),
+            negative_share_incidents=IncidentRules(
+                cooldown_buckets=self.spike_cooldown_buckets,
+                resolve_after_buckets=self.spike_resolve_after_buckets,
+            ),
+            volume=VolumeConfig(
+                threshold=self.volume_threshold,
+                min_count=self.volume_min_messages,
+                min_fold=self.volume_min_fold,
+                sustained_buckets=self.volume_sustained_buckets,
+                warmup_buckets=self.volume_warmup_buckets,
+            ),
+            volume_incidents=IncidentRules(
+                cooldown_buckets=self.volume_cooldown_buckets,
+                resolve_after_buckets=self.volume_resolve_after_buckets,
+            ),
         )
 
     @property

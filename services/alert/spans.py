@@ -1,4 +1,4 @@
-"""The alert service's own spans: the detector's verdict on each closed bucket, and each alert
+"""The alert service's own spans: each kind's verdict on each closed bucket, and each alert
 opened, extended, acknowledged or resolved, linked to the traces of the messages behind it.
 
 Topics and channels are product categories and may be attributes. Message text and customer or
@@ -12,26 +12,38 @@ from datetime import datetime
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanContext, SpanKind
 
-from services.alert.alerts import Alert, ExampleMessage, SeriesKey, SpanRef
+from services.alert.alerts import Alert, AlertKind, ExampleMessage, SeriesKey, SpanRef
 from services.alert.buckets import BucketTally
-from services.alert.spike import SpikeVerdict
+from services.alert.detection.series_monitor import KindVerdict
 
 tracer = trace.get_tracer(__name__)
 
-# Which detector judged the bucket, so a trace still says so once others exist beside it.
-DETECTOR_NAME = "negative_spike"
+# Which detector judged the bucket, and what its verdicts are called.
+DETECTOR_NAMES = {AlertKind.NEGATIVE_SHARE: "negative_spike", AlertKind.VOLUME: "volume_surge"}
+_VERDICTS = {
+    AlertKind.NEGATIVE_SHARE: ("spike", "no_spike"),
+    AlertKind.VOLUME: ("surge", "no_surge"),
+}
+# What the expectation counts: negatives for the share, messages for the volume.
+_EXPECTED = {
+    AlertKind.NEGATIVE_SHARE: "alert.detector.expected_negatives",
+    AlertKind.VOLUME: "alert.detector.expected_messages",
+}
 
 
 @contextmanager
-def judging_bucket(series: SeriesKey, start: datetime, tally: BucketTally) -> Iterator[Span]:
-    """`alert judge bucket`: record the verdict on the span with `record_verdict`."""
+def judging_bucket(
+    series: SeriesKey, kind: AlertKind, start: datetime, tally: BucketTally
+) -> Iterator[Span]:
+    """`alert judge bucket`, one per kind: record the verdict with `record_verdict`."""
     with tracer.start_as_current_span(
         "alert judge bucket",
         kind=SpanKind.INTERNAL,
         attributes={
             "alert.topic": series.topic,
             "alert.channel": series.channel,
-            "alert.detector.name": DETECTOR_NAME,
+            "alert.kind": kind.value,
+            "alert.detector.name": DETECTOR_NAMES[kind],
             "alert.bucket.start": start.isoformat(),
             "alert.bucket.negative_count": tally.negative,
             "alert.bucket.total_count": tally.total,
@@ -40,15 +52,16 @@ def judging_bucket(series: SeriesKey, start: datetime, tally: BucketTally) -> It
         yield span
 
 
-def record_verdict(span: Span, verdict: SpikeVerdict) -> None:
+def record_verdict(span: Span, verdict: KindVerdict) -> None:
+    anomalous, normal = _VERDICTS[verdict.kind]
     span.set_attributes(
         {
-            "alert.detector.verdict": "spike" if verdict.bucket_spiked else "no_spike",
+            "alert.detector.verdict": anomalous if verdict.anomalous else normal,
             "alert.detector.score": verdict.score,
-            "alert.detector.expected_negatives": verdict.baseline_negatives,
+            _EXPECTED[verdict.kind]: verdict.expected,
             "alert.detector.sustained": verdict.sustained,
-            # The episode stays open through a few quiet buckets before it resolves.
-            "alert.episode_open": verdict.spiking,
+            # The incident stays open through a few quiet buckets before it resolves.
+            "alert.episode_open": verdict.decision.incident_open,
         }
     )
 
@@ -74,6 +87,7 @@ def alert_change(
 def describe_alert(span: Span, alert: Alert) -> None:
     span.set_attributes(
         {
+            "alert.kind": alert.kind.value,
             "alert.severity": alert.severity.value,
             "alert.state": alert.state.value,
             "alert.topic": alert.series.topic,

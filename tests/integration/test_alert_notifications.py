@@ -12,14 +12,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from carepulse.v1 import events_pb2
 from prometheus_client import REGISTRY
 
-from services.alert.alertmanager import ALERT_NAME, AlertmanagerDestination, OpenAlertRepeater
-from services.alert.deliveries import DeliveryQueue, DeliveryState
-from services.alert.notifier import NotificationDispatcher, RetryPolicy
-from services.alert.webhook import WebhookDestination
-from services.alert.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from services.alert.alerts import Alert, AlertKind
+from services.alert.notification.alertmanager import (
+    ALERT_NAMES,
+    AlertmanagerDestination,
+    OpenAlertRepeater,
+)
+from services.alert.notification.notifier import NotificationDispatcher, RetryPolicy
+from services.alert.notification.webhook import WebhookDestination
+from services.alert.notification.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from services.alert.storage.deliveries import DeliveryQueue, DeliveryState
 from tests.integration.alertmanager_server import active_alerts, running_alertmanager
 from tests.integration.webhook_receiver import WebhookReceiver, running_receiver
 from tests.unit.alert.conftest import CARD, START, FakeClock, Pipeline
@@ -35,7 +39,7 @@ class RecordedDeadLetters:
         self.records: list[tuple[str, int, str, str, int]] = []
 
     def dead_letter(
-        self, destination: str, sequence: int, alert: events_pb2.Alert, reason: str, attempts: int
+        self, destination: str, sequence: int, alert: Alert, reason: str, attempts: int
     ) -> None:
         self.records.append((destination, sequence, alert.alert_id, reason, attempts))
 
@@ -240,11 +244,14 @@ def test_real_alertmanager_shows_a_firing_alert_and_drops_it_once_resolved(
         assert dispatcher.deliver_due() == 1
         (shown,) = active_alerts(url)
         assert shown["labels"] == {
-            "alertname": ALERT_NAME,
+            "alertname": ALERT_NAMES[AlertKind.NEGATIVE_SHARE],
             "topic": CARD.topic,
             "channel": CARD.channel,
             "severity": alert.severity.value,
         }
+        assert (
+            ALERT_NAMES[AlertKind.NEGATIVE_SHARE] == "NegativeSentimentSpike"
+        )  # routes rely on it
         assert shown["status"]["state"] == "active"
         assert shown["annotations"]["alert_id"] == alert.alert_id
         assert "Negative sentiment spike" in shown["annotations"]["summary"]

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 from servicekit.database import create_database_engine
 from servicekit.migrations import current_revision, schema_differences, upgrade_to_head
 from services.alert.migrations import ALERT_MIGRATIONS
-from services.alert.store import AlertStore
+from services.alert.storage.store import AlertStore
 from services.recommend.feedback import FeedbackStore
 from services.recommend.migrations import RECOMMEND_MIGRATIONS
 from tests.unit.alert.legacy_schema import create_legacy_database as create_legacy_alert_database

@@ -8,13 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from carepulse.v1 import events_pb2
 
 from servicekit.database import create_database_engine
 from servicekit.migrations import upgrade_to_head
 from services.alert.alerts import AlertState
-from services.alert.deliveries import DeliveryQueue
-from services.alert.store import AlertQuery, PageCursor
+from services.alert.storage.alerts import AlertQuery, PageCursor
+from services.alert.storage.deliveries import DeliveryQueue
 from services.recommend.feedback import (
     DEFAULT_PRIOR,
     ArticleNotSuggested,
@@ -52,7 +51,7 @@ def test_alert_store_counts_a_redelivered_batch_once_on_postgres(pipeline: Pipel
     assert (first.counted, first.duplicates) == (10, 0)
     assert (again.counted, again.duplicates) == (0, 12)
     with pipeline.store.transaction() as tx:
-        (tally,) = tx.open_buckets_through(CARD, START + timedelta(hours=1)).values()
+        (tally,) = tx.messages.open_buckets_through(CARD, START + timedelta(hours=1)).values()
     assert (tally.negative, tally.total) == (3, 10)
     assert tally.example_message_ids == ["m-1", "m-2", "m-3"]
 
@@ -80,12 +79,8 @@ def test_alert_lifecycle_is_persisted_with_its_outbox_on_postgres(pipeline: Pipe
     assert pipeline.store.list_alerts(AlertQuery(), cursor, 10) == []
     # The outbox: three lifecycle events in order, each with a pending notification.
     events = pipeline.store.unpublished_events(100)
-    states = [events_pb2.Alert.FromString(event.alert_payload).state for event in events]
-    assert states == [
-        events_pb2.ALERT_STATE_FIRING,
-        events_pb2.ALERT_STATE_ACKNOWLEDGED,
-        events_pb2.ALERT_STATE_RESOLVED,
-    ]
+    states = [event.alert.state for event in events]
+    assert states == [AlertState.FIRING, AlertState.ACKNOWLEDGED, AlertState.RESOLVED]
     assert pipeline.store.latest_sequence() == events[-1].sequence
     pipeline.store.mark_published([event.sequence for event in events])
     assert pipeline.store.unpublished_events(100) == []

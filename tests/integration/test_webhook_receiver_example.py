@@ -10,10 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from carepulse.v1 import events_pb2
 
-from services.alert.notifier import DeliveryOutcome
-from services.alert.webhook import WebhookDestination
+from services.alert.alerts import Alert
+from services.alert.notification.notifier import DeliveryOutcome
+from services.alert.notification.webhook import WebhookDestination
+from tests.unit.alert.conftest import make_alert
 
 pytestmark = pytest.mark.integration
 
@@ -51,11 +52,8 @@ def receiver_url() -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def _alert() -> events_pb2.Alert:
-    alert = events_pb2.Alert(alert_id="a-1", topic="refund", state=events_pb2.ALERT_STATE_FIRING)
-    alert.opened_at.FromSeconds(1_700_000_000)
-    alert.updated_at.FromSeconds(1_700_000_000)
-    return alert
+def _alert() -> Alert:
+    return make_alert("a-1")
 
 
 def test_example_receiver_accepts_what_carepulse_signs(receiver_url: str) -> None:

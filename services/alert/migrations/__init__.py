@@ -8,7 +8,7 @@ and edit what it wrote under versions/.
 from pathlib import Path
 
 from servicekit.migrations import MigrationSet
-from services.alert import schema
+from services.alert.storage import schema
 
 ALERT_MIGRATIONS = MigrationSet(
     directory=Path(__file__).parent,

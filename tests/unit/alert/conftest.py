@@ -10,21 +10,34 @@ import pytest
 
 from servicekit.database import create_database_engine
 from servicekit.migrations import upgrade_to_head
-from services.alert.aggregation import CountResult, MessageCounter, Observation
-from services.alert.alerts import Alert, SeriesKey, SpanRef
-from services.alert.bucket_closer import BucketCloser, CloseResult
-from services.alert.event_feed import EventFeed
-from services.alert.lifecycle import AlertLifecycle
+from services.alert.alerts import (
+    Alert,
+    AlertKind,
+    AlertState,
+    Evidence,
+    ExampleMessage,
+    SeriesKey,
+    Severity,
+    SpanRef,
+)
+from services.alert.detection.incidents import IncidentRules
+from services.alert.detection.series_monitor import MonitorConfig
+from services.alert.lifecycle.alert_lifecycle import AlertLifecycle
+from services.alert.lifecycle.bucket_closer import BucketCloser, CloseResult
+from services.alert.lifecycle.counting import CountResult, MessageCounter, Observation
+from services.alert.lifecycle.severity import SeverityPolicy
 from services.alert.migrations import ALERT_MIGRATIONS
-from services.alert.severity import SeverityPolicy
-from services.alert.spike import SpikeConfig
-from services.alert.store import AlertQuery, AlertStore
+from services.alert.notification.event_feed import EventFeed
+from services.alert.storage.alerts import AlertQuery
+from services.alert.storage.store import AlertStore
 
 WIDTH = timedelta(seconds=60)
 HISTORY = timedelta(hours=2)
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CARD = SeriesKey(topic="card_declined", channel="chat")
-SPIKE_CONFIG = SpikeConfig(cooldown_buckets=2, resolve_after_buckets=3)
+# Short incidents, so the tests see alerts open, resolve and open again within minutes.
+RULES = IncidentRules(cooldown_buckets=2, resolve_after_buckets=3)
+MONITOR_CONFIG = MonitorConfig(negative_share_incidents=RULES, volume_incidents=RULES)
 BASELINE_BUCKETS = 30
 
 
@@ -37,6 +50,36 @@ def producer_span(message_id: str) -> SpanRef:
 def traced(observations: list[Observation]) -> list[Observation]:
     """The observations as if each record had carried its producer span's trace context."""
     return [replace(o, producer_span=producer_span(o.message_id)) for o in observations]
+
+
+def make_alert(
+    alert_id: str = "a-1",
+    series: SeriesKey = CARD,
+    *,
+    kind: AlertKind = AlertKind.NEGATIVE_SHARE,
+    state: AlertState = AlertState.FIRING,
+    opened_at: datetime = START,
+) -> Alert:
+    """An alert as the lifecycle would store it, for tests of what reads alerts."""
+    return Alert(
+        alert_id=alert_id,
+        series=series,
+        kind=kind,
+        state=state,
+        severity=Severity.WARNING,
+        evidence=Evidence(
+            negative_count=10,
+            total_count=12,
+            baseline_negatives=1.5,
+            baseline_messages=0.0,
+            score=0.999,
+            window_start=opened_at,
+            window_end=opened_at + WIDTH,
+            examples=(ExampleMessage("m-1", producer_span("m-1")),),
+        ),
+        opened_at=opened_at,
+        updated_at=opened_at,
+    )
 
 
 class FakeClock:
@@ -76,7 +119,7 @@ class Pipeline:
         self.closer = BucketCloser(
             self.store,
             self.lifecycle,
-            SPIKE_CONFIG,
+            MONITOR_CONFIG,
             bucket_width=WIDTH,
             allowed_lateness=timedelta(0),
             history=HISTORY,

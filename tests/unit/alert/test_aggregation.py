@@ -8,7 +8,7 @@ from tests.unit.alert.conftest import CARD, START, WIDTH, Pipeline
 
 def _open_counts(pipeline: Pipeline, series: SeriesKey = CARD) -> dict[datetime, BucketTally]:
     with pipeline.store.transaction() as tx:
-        return dict(tx.open_buckets_through(series, START + 100 * WIDTH))
+        return dict(tx.messages.open_buckets_through(series, START + 100 * WIDTH))
 
 
 def test_redelivered_batch_changes_no_count(pipeline: Pipeline) -> None:

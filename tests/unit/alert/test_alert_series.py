@@ -6,9 +6,10 @@ import grpc
 import pytest
 from carepulse.v1 import alert_pb2
 
-from services.alert.judged_buckets import spike_threshold_negatives
+from services.alert.detection.negative_share import NegativeShareDetector
+from services.alert.detection.surprise import overdispersed_decades, surprise_score
+from services.alert.detection.volume import VolumeSurgeDetector
 from services.alert.server import SERIES_CONTEXT_BUCKETS, AlertServicer
-from services.alert.spike import SpikeConfig, surprise_score
 from tests.unit.alert.conftest import CARD, HISTORY, START, WIDTH, Pipeline
 from tests.unit.alert.test_server import Aborted, FakeContext
 
@@ -79,8 +80,9 @@ def test_verdicts_survive_a_restart_with_the_rest_of_the_series(pipeline: Pipeli
 
 @pytest.mark.parametrize("expected", [0.5, 1.0, 4.2, 37.0, 900.0, 25_000.0])
 def test_the_spike_threshold_is_the_fewest_negatives_that_spike(expected: float) -> None:
-    config = SpikeConfig()
-    count = spike_threshold_negatives(expected, config)
+    detector = NegativeShareDetector()
+    config = detector.config
+    count = detector.spike_threshold(expected)
 
     def spikes(negatives: int) -> bool:
         return (
@@ -91,3 +93,24 @@ def test_the_spike_threshold_is_the_fewest_negatives_that_spike(expected: float)
 
     assert spikes(count)
     assert not spikes(count - 1)
+
+
+@pytest.mark.parametrize("expected", [0.5, 4.2, 37.0, 900.0, 25_000.0])
+@pytest.mark.parametrize(("dispersion", "routine"), [(0.0, 3.0), (0.05, 3.0), (0.5, 7.5)])
+def test_the_surge_threshold_is_the_fewest_messages_that_surge(
+    expected: float, dispersion: float, routine: float
+) -> None:
+    detector = VolumeSurgeDetector()
+    config = detector.config
+    count = detector.surge_threshold(expected, dispersion, routine)
+
+    def surges(messages: int) -> bool:
+        return (
+            messages >= config.min_count
+            and messages >= config.min_fold * expected
+            and overdispersed_decades(messages, expected, dispersion) - routine
+            >= 10 * config.threshold
+        )
+
+    assert surges(count)
+    assert not surges(count - 1)

@@ -5,13 +5,18 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from services.alert.alerts import Alert, SpanRef
-from services.alert.spans import DETECTOR_NAME
-from tests.unit.alert.conftest import CARD, SPIKE_CONFIG, Pipeline, producer_span, traced
+from services.alert.alerts import Alert, AlertKind, SpanRef
+from services.alert.detection.negative_share import NegativeShareConfig
+from tests.unit.alert.conftest import CARD, RULES, Pipeline, producer_span, traced
 
 
 def _named(spans: InMemorySpanExporter, name: str) -> list[ReadableSpan]:
     return [span for span in spans.get_finished_spans() if span.name == name]
+
+
+def _judged(spans: InMemorySpanExporter, kind: AlertKind) -> list[ReadableSpan]:
+    judged = _named(spans, "alert judge bucket")
+    return [span for span in judged if _attributes(span)["alert.kind"] == kind.value]
 
 
 def _attributes(span: ReadableSpan) -> dict[str, Any]:
@@ -40,22 +45,28 @@ def _opened(pipeline: Pipeline) -> Alert:
     return alert
 
 
-def test_each_closed_bucket_is_judged_in_a_span_with_the_detectors_verdict(
+def test_each_closed_bucket_is_judged_in_a_span_per_kind_with_the_detectors_verdict(
     pipeline: Pipeline, exported_spans: InMemorySpanExporter
 ) -> None:
     pipeline.baseline(buckets=3)
     _spike(pipeline)
 
-    *quiet, spiked = _named(exported_spans, "alert judge bucket")
+    *quiet, spiked = _judged(exported_spans, AlertKind.NEGATIVE_SHARE)
     assert len(quiet) == 3
     judged = _attributes(spiked)
     assert judged["alert.topic"] == CARD.topic
     assert judged["alert.channel"] == CARD.channel
-    assert judged["alert.detector.name"] == DETECTOR_NAME
+    assert judged["alert.detector.name"] == "negative_spike"
     assert judged["alert.detector.verdict"] == "spike"
-    assert judged["alert.detector.score"] >= SPIKE_CONFIG.threshold
+    assert judged["alert.detector.score"] >= NegativeShareConfig().threshold
     assert (judged["alert.bucket.negative_count"], judged["alert.bucket.total_count"]) == (30, 35)
     assert {_attributes(span)["alert.detector.verdict"] for span in quiet} == {"no_spike"}
+    volume = [_attributes(span) for span in _judged(exported_spans, AlertKind.VOLUME)]
+    assert len(volume) == 4
+    assert {v["alert.detector.name"] for v in volume} == {"volume_surge"}
+    # A new series is still learning its traffic: nothing it brings is a surge yet.
+    assert {v["alert.detector.verdict"] for v in volume} == {"no_surge"}
+    assert all(v["alert.detector.expected_messages"] > 0 for v in volume)
 
 
 def test_opening_span_carries_the_alert_and_links_to_its_examples_producer_spans(
@@ -64,8 +75,9 @@ def test_opening_span_carries_the_alert_and_links_to_its_examples_producer_spans
     alert = _opened(pipeline)
 
     (opening,) = _named(exported_spans, "alert open")
-    judged = _named(exported_spans, "alert judge bucket")[-1]
+    judged = _judged(exported_spans, AlertKind.NEGATIVE_SHARE)[-1]
     assert _attributes(opening)["alert.id"] == alert.alert_id
+    assert _attributes(opening)["alert.kind"] == "negative_share"
     assert _attributes(opening)["alert.severity"] == alert.severity.value
     assert _linked(opening) == [producer_span(m) for m in alert.evidence.example_message_ids]
     # Inside the verdict that opened it, in that bucket's trace.
@@ -91,7 +103,7 @@ def test_acknowledge_and_resolve_spans_carry_the_alert_id(
     alert = _opened(pipeline)
 
     pipeline.lifecycle.acknowledge(alert.alert_id, "ana", "on it")
-    for _ in range(SPIKE_CONFIG.resolve_after_buckets + SPIKE_CONFIG.cooldown_buckets + 2):
+    for _ in range(RULES.resolve_after_buckets + RULES.cooldown_buckets + 2):
         pipeline.bucket(negatives=1, total=20)
 
     (acknowledging,) = _named(exported_spans, "alert acknowledge")

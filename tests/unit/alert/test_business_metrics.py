@@ -8,7 +8,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Gauge
 
 from services.alert.alerts import SeriesKey
 from services.alert.buckets import BucketTally
-from services.alert.negative_ratio import TopicNegativeRatios
+from services.alert.lifecycle.negative_ratio import TopicNegativeRatios
 from tests.unit.alert.conftest import START, WIDTH, Pipeline
 
 

@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 from carepulse.v1 import events_pb2
 
 from servicekit.kafka.consumer import InboundRecord
-from services.alert.alertmanager import alertmanager_alert
 from services.alert.alerts import ExampleMessage, SpanRef
 from services.alert.consumer import to_observation
-from services.alert.events import to_alert_message
-from services.alert.webhook import webhook_body
+from services.alert.notification.alertmanager import alertmanager_alert
+from services.alert.notification.webhook import webhook_body
+from services.alert.protobuf import to_alert_message
 from tests.unit.alert.conftest import Pipeline, producer_span, traced
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
@@ -68,9 +68,9 @@ def test_alert_message_webhook_and_alertmanager_carry_the_example_traces(
     assert len(expected) == 5
 
     message = to_alert_message(alert)
-    webhook = webhook_body(1, message)["alert"]["evidence"]["example_traces"]
+    webhook = webhook_body(1, alert)["alert"]["evidence"]["example_traces"]
     annotation = alertmanager_alert(
-        message, alerts_url="http://gateway/v1/alerts", active_until=datetime.now(UTC)
+        alert, alerts_url="http://gateway/v1/alerts", active_until=datetime.now(UTC)
     )["annotations"]["example_trace_ids"]
 
     assert [(t.message_id, t.trace_id, t.span_id) for t in message.evidence.example_traces] == (
@@ -87,7 +87,7 @@ def test_alertmanager_annotations_name_no_traces_when_examples_carried_none(
     (alert,) = pipeline.bucket(negatives=30, total=35).alerts_opened
 
     posted = alertmanager_alert(
-        to_alert_message(alert),
+        alert,
         alerts_url="http://gateway/v1/alerts",
         active_until=alert.opened_at + timedelta(minutes=4),
     )

@@ -6,12 +6,12 @@ from services.alert.alerts import AlertState, Severity
 from services.alert.errors import AlertAlreadyResolved, AlertNotFound
 from tests.unit.alert.conftest import (
     CARD,
-    SPIKE_CONFIG,
+    RULES,
     WIDTH,
     Pipeline,
 )
 
-QUIET_BUCKETS_TO_RESOLVE = SPIKE_CONFIG.resolve_after_buckets + SPIKE_CONFIG.cooldown_buckets + 2
+QUIET_BUCKETS_TO_RESOLVE = RULES.resolve_after_buckets + RULES.cooldown_buckets + 2
 
 
 def _spiking_pipeline(pipeline: Pipeline) -> str:
@@ -208,9 +208,9 @@ def test_unreadable_monitor_state_is_relearned_instead_of_stopping_the_series(
 ) -> None:
     pipeline.baseline(buckets=2)
     with pipeline.store.transaction() as tx:
-        state = tx.series_state(CARD)
+        state = tx.series.state(CARD)
         assert state is not None
-        tx.save_series_state(CARD, replace(state, monitor_state={"version": 99}))
+        tx.series.save_state(CARD, replace(state, monitor_state={"version": 99}))
 
     pipeline.bucket(negatives=30, total=35)
 

@@ -7,11 +7,11 @@ from alembic import command
 from sqlalchemy import Engine, create_engine, inspect, select
 
 from servicekit.migrations import current_revision, schema_differences, upgrade_to_head
-from services.alert import schema
 from services.alert.alerts import AlertState, ExampleMessage, SeriesKey, SpanRef
 from services.alert.buckets import BucketTally
 from services.alert.migrations import ALERT_MIGRATIONS
-from services.alert.store import AlertStore
+from services.alert.storage import schema
+from services.alert.storage.store import AlertStore
 from tests.unit.alert.legacy_schema import (
     LEGACY_ALERT_ID,
     LEGACY_EXAMPLES,
@@ -63,9 +63,9 @@ def test_examples_keep_their_producer_spans_through_the_store(engine: Engine) ->
     tally = BucketTally(negative=2, total=2, examples=[traced, untraced])
 
     with store.transaction() as tx:
-        tx.add_to_open_buckets({(CARD, T_LEGACY): tally})
+        tx.messages.add_to_open_buckets({(CARD, T_LEGACY): tally})
     with store.transaction() as tx:
-        (stored,) = tx.open_buckets_through(CARD, T_LEGACY).values()
+        (stored,) = tx.messages.open_buckets_through(CARD, T_LEGACY).values()
 
     assert stored.examples == [traced, untraced]
 
@@ -75,5 +75,5 @@ def assert_legacy_examples_kept_without_traces(store: AlertStore) -> None:
     assert alert is not None and alert.state is AlertState.FIRING
     assert alert.evidence.examples == tuple(ExampleMessage(m) for m in LEGACY_EXAMPLES)
     with store.transaction() as tx:
-        (tally,) = tx.open_buckets_through(CARD, T_LEGACY).values()
+        (tally,) = tx.messages.open_buckets_through(CARD, T_LEGACY).values()
     assert tally.examples == [ExampleMessage(m) for m in LEGACY_EXAMPLES]

@@ -14,7 +14,7 @@ from benchmarks.nab.scoring import (
     score_at_threshold,
     sweep_best_threshold,
 )
-from services.alert.detector import DetectorConfig
+from services.alert.detection.volume import VolumeConfig
 
 STANDARD = PROFILES[0]
 T0 = datetime(2020, 1, 1)
@@ -59,10 +59,11 @@ def test_held_out_category_is_scored_with_the_choice_made_without_it() -> None:
     assert 0.0 < pooled <= 100.0
 
 
-def test_candidates_include_the_defaults_and_everything_off() -> None:
+def test_candidates_are_the_defaults_and_one_setting_varied_at_a_time() -> None:
     candidates = candidate_configs()
-    assert candidates["default"] == DetectorConfig()
-    off = candidates["all off"]
-    assert off.shift_break == 0 and off.novelty_rate_discount == 0 and off.season_break == 0
-    assert off.volatility_break == 0
+    default = VolumeConfig()
+    assert candidates["default"] == default
+    for name, config in candidates.items():
+        changed = [f for f in vars(default) if getattr(config, f) != getattr(default, f)]
+        assert len(changed) == (0 if name == "default" else 1), name
     assert len(set(candidates.values())) == len(candidates)  # no duplicates

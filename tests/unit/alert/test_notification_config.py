@@ -7,8 +7,9 @@ from pydantic import ValidationError
 
 from servicekit.kafka.headers import RecordHeaders, headers_as_dict
 from servicekit.kafka.topics import ALERTS_WEBHOOK_DLQ, carepulse_topics
-from services.alert.notification_dead_letters import KafkaNotificationDeadLetters
+from services.alert.notification.dead_letters import KafkaNotificationDeadLetters
 from services.alert.settings import AlertSettings
+from tests.unit.alert.conftest import make_alert
 
 
 def test_webhook_urls_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,7 +57,7 @@ class RecordingProducer:
 
 def test_dead_lettered_notification_is_the_event_with_why_and_where() -> None:
     producer = RecordingProducer()
-    alert = events_pb2.Alert(alert_id="a-1", topic="card_declined", channel="chat")
+    alert = make_alert("a-1")
 
     KafkaNotificationDeadLetters(producer).dead_letter(
         "webhook:hooks.example:443/abc", 7, alert, "HTTP 503", 5
@@ -65,7 +66,9 @@ def test_dead_lettered_notification_is_the_event_with_why_and_where() -> None:
     ((topic, key, value, headers),) = producer.records
     assert (topic, key) == (ALERTS_WEBHOOK_DLQ, b"card_declined")
     assert value is not None
-    assert events_pb2.AlertEvent.FromString(value) == events_pb2.AlertEvent(sequence=7, alert=alert)
+    event = events_pb2.AlertEvent.FromString(value)
+    assert (event.sequence, event.alert.alert_id) == (7, "a-1")
+    assert event.alert.kind == events_pb2.ALERT_KIND_NEGATIVE_SHARE
     named = headers_as_dict(headers)
     assert named["dlq-error"] == "HTTP 503"
     assert named["dlq-destination"] == "webhook:hooks.example:443/abc"

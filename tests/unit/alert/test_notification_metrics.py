@@ -2,7 +2,7 @@
 
 from prometheus_client import REGISTRY
 
-from services.alert.notifier import NotificationDispatcher, RetryPolicy
+from services.alert.notification.notifier import NotificationDispatcher, RetryPolicy
 
 
 class _Destination:

@@ -7,7 +7,8 @@ from google.protobuf.message import Message
 
 from servicekit.kafka.producer import DeliveryFailed
 from servicekit.kafka.topics import ALERTS
-from services.alert.outbox import OutboxPublisher
+from services.alert.alerts import AlertState
+from services.alert.notification.outbox import OutboxPublisher
 from tests.unit.alert.conftest import CARD, Pipeline
 
 
@@ -45,14 +46,10 @@ def test_lifecycle_changes_are_outbox_rows_in_sequence_order(pipeline: Pipeline)
 
     rows = pipeline.store.events_after(0, limit=100)
 
-    assert [row.alert_id for row in rows] == [alert_id] * 3
+    assert [row.alert.alert_id for row in rows] == [alert_id] * 3
     assert [row.sequence for row in rows] == sorted(row.sequence for row in rows)
-    states = [events_pb2.Alert.FromString(row.alert_payload).state for row in rows]
-    assert states == [
-        events_pb2.ALERT_STATE_FIRING,
-        events_pb2.ALERT_STATE_ACKNOWLEDGED,
-        events_pb2.ALERT_STATE_RESOLVED,
-    ]
+    states = [row.alert.state for row in rows]
+    assert states == [AlertState.FIRING, AlertState.ACKNOWLEDGED, AlertState.RESOLVED]
 
 
 def test_relay_publishes_each_event_once_in_order_keyed_by_topic(pipeline: Pipeline) -> None:
@@ -66,6 +63,15 @@ def test_relay_publishes_each_event_once_in_order_keyed_by_topic(pipeline: Pipel
     assert [(topic, key) for topic, key, _ in producer.records] == [(ALERTS, CARD.topic)] * 3
     sequences = [event.sequence for _, _, event in producer.records]
     assert sequences == [row.sequence for row in pipeline.store.events_after(0, 100)]
+    # Encoded at the edge, with the kind that fired.
+    assert [event.alert.state for _, _, event in producer.records] == [
+        events_pb2.ALERT_STATE_FIRING,
+        events_pb2.ALERT_STATE_ACKNOWLEDGED,
+        events_pb2.ALERT_STATE_RESOLVED,
+    ]
+    assert {event.alert.kind for _, _, event in producer.records} == {
+        events_pb2.ALERT_KIND_NEGATIVE_SHARE
+    }
     assert pipeline.store.unpublished_events(100) == []
 
 

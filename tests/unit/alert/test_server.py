@@ -8,11 +8,11 @@ import pytest
 from carepulse.v1 import alert_pb2, events_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from services.alert.alerts import Alert, AlertState, Evidence, ExampleMessage, SeriesKey, Severity
+from services.alert.alerts import Alert, AlertState, SeriesKey
 from services.alert.page_token import decode_page_token, encode_page_token
 from services.alert.server import STREAM_ATTACHED, AlertServicer
-from services.alert.store import PageCursor
-from tests.unit.alert.conftest import START, WIDTH, Pipeline
+from services.alert.storage.alerts import PageCursor
+from tests.unit.alert.conftest import START, WIDTH, Pipeline, make_alert
 
 
 class Aborted(Exception):
@@ -49,15 +49,7 @@ class FakeContext:
 def _alert(index: int, topic: str = "refund", state: AlertState = AlertState.FIRING) -> Alert:
     # Alerts 0 and 1 open at the same instant: the id breaks the tie in the ordering.
     opened = START + max(index, 1) * WIDTH
-    return Alert(
-        alert_id=f"alert-{index:02d}",
-        series=SeriesKey(topic, "chat"),
-        state=state,
-        severity=Severity.WARNING,
-        evidence=Evidence(10, 12, 1.5, 0.999, opened, opened + WIDTH, (ExampleMessage("m-1"),)),
-        opened_at=opened,
-        updated_at=opened,
-    )
+    return make_alert(f"alert-{index:02d}", SeriesKey(topic, "chat"), state=state, opened_at=opened)
 
 
 @pytest.fixture
@@ -70,8 +62,8 @@ def servicer(pipeline: Pipeline) -> AlertServicer:
 def _insert(pipeline: Pipeline, alerts: list[Alert]) -> None:
     with pipeline.store.transaction() as tx:
         for alert in alerts:
-            tx.insert_alert(alert)
-            tx.append_event(alert, alert.opened_at)
+            tx.alerts.insert(alert)
+            tx.alerts.append_event(alert, alert.opened_at)
 
 
 def _list(servicer: AlertServicer, **fields: object) -> alert_pb2.ListAlertsResponse:

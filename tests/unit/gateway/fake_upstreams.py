@@ -137,11 +137,16 @@ class FakeRecommend(recommend_pb2_grpc.RecommendServiceServicer):  # type: ignor
         return recommend_pb2.CheckFeedbackResponse(intent="refund_not_showing_up")
 
 
-def alert(alert_id: str, state: events_pb2.AlertState = events_pb2.ALERT_STATE_FIRING) -> Any:
+def alert(
+    alert_id: str,
+    state: events_pb2.AlertState = events_pb2.ALERT_STATE_FIRING,
+    kind: events_pb2.AlertKind = events_pb2.ALERT_KIND_NEGATIVE_SHARE,
+) -> Any:
     message = events_pb2.Alert(
         alert_id=alert_id,
         topic="billing",
         channel="chat",
+        kind=kind,
         state=state,
         severity=events_pb2.SEVERITY_CRITICAL,
         evidence=events_pb2.AlertEvidence(negative_count=9, total_count=12, score=0.9),
@@ -195,6 +200,8 @@ class FakeAlerts(alert_pb2_grpc.AlertServiceServicer):  # type: ignore[misc]
                 expected_negatives=1.5,
                 spike_threshold_negatives=10,
                 spiked=negatives >= 10,
+                expected_messages=19.5,
+                surge_threshold_messages=40,
             )
             bucket.start.FromSeconds(1_700_000_000 + 60 * minute)
         return series

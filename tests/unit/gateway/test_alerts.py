@@ -52,11 +52,23 @@ def test_alert_json_has_readable_states_and_times(client: TestClient, fakes: Fak
     listed = client.get("/v1/alerts", headers=AS_OPERATOR).json()["alerts"][0]
 
     assert listed["state"] == "firing"
+    assert listed["kind"] == "negative_share"
     assert listed["severity"] == "critical"
     assert listed["opened_at"] == "2023-11-14T22:13:20Z"
     assert listed["resolved_at"] is None
     assert listed["acknowledgement"] is None
     assert listed["evidence"]["negative_count"] == 9
+
+
+def test_alert_json_says_which_kind_fired(client: TestClient, fakes: FakeUpstreams) -> None:
+    surge = alert("a-2", kind=events_pb2.ALERT_KIND_VOLUME)
+    surge.evidence.baseline_message_rate = 12.5
+    fakes.alerts.pages = {"": alert_pb2.ListAlertsResponse(alerts=[surge])}
+
+    listed = client.get("/v1/alerts", headers=AS_OPERATOR).json()["alerts"][0]
+
+    assert listed["kind"] == "volume"
+    assert listed["evidence"]["baseline_message_rate"] == 12.5
 
 
 def test_alert_json_points_each_example_message_to_its_trace(
@@ -152,6 +164,9 @@ def test_alert_series_lists_each_bucket_with_its_band_and_verdict(client: TestCl
         "expected_negatives": 1.5,
         "spike_threshold_negatives": 10,
         "spiked": True,
+        "expected_messages": 19.5,
+        "surge_threshold_messages": 40,
+        "surged": False,
     }
 
 

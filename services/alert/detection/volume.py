@@ -1,0 +1,339 @@
+"""Volume surge detector: is this bucket's count of messages far above what this hour brings?
+
+Counts of messages behave alike whatever they count (mentions of a topic, chats on a channel,
+tweets about a company): a rate that follows the clock, that wanders more than a Poisson rate
+would, and bursts now and then. The detector models exactly that, one count per bucket:
+
+* Expected count = level x seasonal factor. The level is a moving average of the
+  deseasonalised counts over about ``level_buckets`` buckets. The factor is learned per hour
+  of day and per hour of week (the ratio of the counts seen then to the level), each shrunk
+  towards the coarser one until it has seen ``seasonal_prior_buckets`` buckets, and forgets
+  with a half-life of ``seasonal_half_life_buckets``.
+* Overdispersion: counts are negative binomial, variance ``mu + dispersion * mu^2``; the
+  dispersion is the series' own, estimated by moments from its recent normal buckets. A
+  series whose rate jitters a lot needs a bigger jump to surprise.
+* Surprise = the negative binomial upper tail of the count, on the same score scale as the
+  negative-share monitor (``score = -log10(p) / 10``). A bucket surges when the score reaches
+  ``threshold`` and the count is at least ``min_count`` and ``min_fold`` times the expected.
+* Sustained surge: the same test on the sum of the last ``sustained_buckets`` buckets (with
+  its own dispersion, since bursts last more than a bucket), guarded by
+  ``sustained_min_fold``: a rise too gradual for any one bucket is caught as it builds.
+* Learning: normal buckets teach the level, the seasonal factors and the dispersion, with the
+  count capped at the surge threshold so one burst barely moves them. A surging bucket
+  teaches only the level, capped too and ``surge_learning_slowdown`` times slower, so traffic
+  that stays at its new height becomes normal within hours instead of alerting forever.
+* Warm-up: the first ``warmup_buckets`` buckets of a series only learn: a new topic's first
+  messages are not a surge of anything.
+
+Constant memory (192 seasonal slots and a short window) and constant work per bucket.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.alert.detection.state import integer, number, pairs
+from services.alert.detection.surprise import overdispersed_decades
+
+_HOURS_PER_DAY = 24
+_HOURS_PER_WEEK = 168
+_MIN_LEVEL = 1e-3  # a level of exactly 0 would make every ratio infinite
+_MAX_DISPERSION = 4.0
+_LOG10_5 = math.log10(5.0)  # from a half to a tenth of the buckets
+_SCORE_DECADES = 10.0  # score 1.0 == 10 decades beyond the series' routine surprise
+
+
+def _score(decades: float) -> float:
+    return min(1.0, max(decades, 0.0) / _SCORE_DECADES)
+
+
+@dataclass(frozen=True)
+class VolumeConfig:
+    """Tuning of a :class:`VolumeSurgeDetector`; horizons are in buckets."""
+
+    # Score: decades of probability beyond the series' routine surprise, / 10 (0.2: a bucket
+    # 100 times rarer than the rarest one this series brings in a day, for 1-minute buckets).
+    threshold: float = 0.2
+    min_count: int = 20
+    min_fold: float = 2.0
+    sustained_buckets: int = 5  # 0 disables the sustained test
+    sustained_min_fold: float = 1.5
+    level_buckets: float = 360.0
+    seasonal_prior_buckets: float = 60.0
+    seasonal_half_life_buckets: float = 4 * 7 * 24 * 60.0
+    dispersion_buckets: float = 1440.0
+    initial_dispersion: float = 0.05
+    min_dispersion: float = 0.0
+    surge_learning_slowdown: float = 20.0
+    warmup_buckets: int = 60
+    routine_buckets: float = 1440.0
+    routine_half_life_buckets: float = 7 * 24 * 60.0
+    routine_floor_decades: float = 3.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError("threshold must be in (0, 1]")
+        if self.min_count < 1 or self.min_fold < 1.0 or self.sustained_min_fold < 1.0:
+            raise ValueError("min_count >= 1, min_fold >= 1 and sustained_min_fold >= 1")
+        if self.sustained_buckets < 0 or self.warmup_buckets < 0:
+            raise ValueError("sustained_buckets and warmup_buckets must be >= 0")
+        horizons = (
+            self.level_buckets,
+            self.seasonal_prior_buckets,
+            self.seasonal_half_life_buckets,
+            self.dispersion_buckets,
+            self.surge_learning_slowdown,
+        )
+        if min(horizons) < 1.0:
+            raise ValueError("horizons and surge_learning_slowdown must be >= 1")
+        if not 0.0 <= self.min_dispersion <= self.initial_dispersion <= _MAX_DISPERSION:
+            raise ValueError("need 0 <= min_dispersion <= initial_dispersion <= 4")
+
+
+@dataclass(frozen=True)
+class VolumeJudgement:
+    """What the detector concluded about one bucket's count."""
+
+    score: float  # in [0, 1]; of the sustained window when that surged
+    surged: bool  # the bucket met the surge condition (alone or as the sustained window)
+    expected: float  # the count this bucket was expected to bring
+    surge_threshold: int  # the smallest count that would have surged this bucket alone
+    sustained: bool  # the last sustained_buckets buckets together surged
+
+
+class _Dispersion:
+    """Moment estimate of the negative binomial dispersion, as a moving average."""
+
+    def __init__(self, initial: float, floor: float, buckets: float) -> None:
+        self.value = initial
+        self._floor = floor
+        self._rate = 1.0 / buckets
+
+    def learn(self, count: float, expected: float) -> None:
+        # Var(log x) ~ 1 / mu + dispersion for a negative binomial (delta method); logarithms
+        # keep one burst from dominating the estimate.
+        moment = ((count - expected) ** 2 - count) / (expected * expected)
+        moment = min(max(moment, 0.0), _MAX_DISPERSION)
+        self.value = max(self._floor, self.value + (moment - self.value) * self._rate)
+
+
+class _Routine:
+    """How surprising this series' buckets routinely are, in decades of probability.
+
+    A decayed histogram of every bucket's surprise gives the levels that half and a tenth of
+    the buckets reach; the level one bucket in ``buckets`` reaches is extrapolated from those
+    two (a well-calibrated surprise gains one decade per decade of rarity; the surprise of a
+    series that the model fits less well gains more). Both quantiles are far from the tail, so
+    incidents, even several a day, do not move them. Constant memory; the decay is applied
+    lazily through a growing weight.
+    """
+
+    _BIN = 0.1
+    _BINS = 300  # 0 to 30 decades; the last bin holds everything beyond
+
+    def __init__(self, buckets: float, half_life: float) -> None:
+        self._rarity = math.log10(buckets)
+        self._growth = 0.5 ** (-1.0 / half_life)
+        self._weight = 1.0
+        self.bins = [0.0] * self._BINS
+
+    def add(self, decades: float) -> None:
+        self.bins[min(int(decades / self._BIN), self._BINS - 1)] += self._weight
+        self._weight *= self._growth
+        if self._weight > 1e100:  # rescale before the weights overflow
+            self.bins = [value / self._weight for value in self.bins]
+            self._weight = 1.0
+
+    def level(self, floor: float) -> float:
+        """The surprise one bucket in ``buckets`` reaches; never below ``floor``."""
+        total = sum(self.bins)
+        if total == 0.0:
+            return floor
+        half = tenth = None
+        seen = 0.0
+        for index, value in enumerate(self.bins):
+            seen += value
+            if half is None and seen >= 0.5 * total:
+                half = (index + 0.5) * self._BIN
+            if seen >= 0.9 * total:
+                tenth = (index + 0.5) * self._BIN
+                break
+        if half is None or tenth is None:
+            return floor
+        gain = (tenth - half) / _LOG10_5  # decades of surprise per decade of rarity
+        return max(floor, tenth + gain * (self._rarity - 1.0))
+
+    def to_state(self) -> list[float]:
+        return [value / self._weight for value in self.bins]
+
+    def load(self, bins: list[float]) -> None:
+        if len(bins) != self._BINS:
+            raise ValueError(f"expected {self._BINS} routine bins")
+        self.bins, self._weight = list(bins), 1.0
+
+
+class VolumeSurgeDetector:
+    def __init__(self, config: VolumeConfig | None = None) -> None:
+        self.config = c = config or VolumeConfig()
+        self._level: float | None = None
+        self._buckets_seen = 0
+        # Per slot: decayed [sum of count / level, number of buckets].
+        self._by_hour = [[0.0, 0.0] for _ in range(_HOURS_PER_DAY)]
+        self._by_week_hour = [[0.0, 0.0] for _ in range(_HOURS_PER_WEEK)]
+        self._dispersion = _Dispersion(c.initial_dispersion, c.min_dispersion, c.dispersion_buckets)
+        self._window_dispersion = _Dispersion(
+            c.initial_dispersion, c.min_dispersion, c.dispersion_buckets
+        )
+        self._window: deque[tuple[float, float]] = deque(maxlen=max(c.sustained_buckets, 1))
+        self._routine = _Routine(c.routine_buckets, c.routine_half_life_buckets)
+
+    def judge(self, count: float, at: datetime) -> VolumeJudgement:
+        """Judge one bucket's count, then learn from it."""
+        c = self.config
+        hour = at.hour
+        week_hour = at.weekday() * _HOURS_PER_DAY + hour
+        factor = self._factor(hour, week_hour)
+        if self._level is None:
+            self._level = max(count / factor, _MIN_LEVEL)
+        expected = max(self._level * factor, _MIN_LEVEL)
+        dispersion = self._dispersion.value
+        routine = self._routine.level(c.routine_floor_decades)
+        warm = self._buckets_seen >= c.warmup_buckets
+        single = overdispersed_decades(count, expected, dispersion)
+        score = _score(single - routine)
+        threshold_count = self.surge_threshold(expected, dispersion, routine)
+        surged = warm and count >= threshold_count
+        window, window_guards = self._add_to_window(count, expected)
+        window_score = _score(window - routine)
+        sustained = warm and window_guards and window_score >= c.threshold
+        if sustained:
+            score = max(score, window_score)
+        if warm:
+            self._routine.add(max(single, window))
+        self._learn(count, expected, factor, threshold_count, hour, week_hour, surged or sustained)
+        return VolumeJudgement(
+            score=score if warm else 0.0,
+            surged=surged or sustained,
+            expected=expected,
+            surge_threshold=threshold_count,
+            sustained=sustained,
+        )
+
+    def surge_threshold(self, expected: float, dispersion: float, routine: float) -> int:
+        """The fewest messages meeting every per-bucket guard, given the expectation, the
+        dispersion and how surprising the series' buckets routinely are."""
+        c = self.config
+        needed = c.threshold * _SCORE_DECADES + routine
+
+        def surges(count: int) -> bool:
+            return overdispersed_decades(count, expected, dispersion) >= needed
+
+        low = max(c.min_count, math.ceil(c.min_fold * expected))
+        if surges(low):
+            return low
+        step = max(1, math.ceil(math.sqrt(expected + dispersion * expected * expected)))
+        high = low + step
+        while not surges(high):
+            low, step = high, step * 2
+            high = low + step
+        while high - low > 1:  # low does not surge, high does
+            middle = (low + high) // 2
+            if surges(middle):
+                high = middle
+            else:
+                low = middle
+        return high
+
+    def _add_to_window(self, count: float, expected: float) -> tuple[float, bool]:
+        """The surprise of the last ``sustained_buckets`` buckets together, and whether they
+        pass the window's guards."""
+        c = self.config
+        if c.sustained_buckets == 0:
+            return 0.0, False
+        self._window.append((count, expected))
+        if len(self._window) < c.sustained_buckets:
+            return 0.0, False
+        total = sum(n for n, _ in self._window)
+        total_expected = sum(e for _, e in self._window)
+        decades = overdispersed_decades(total, total_expected, self._window_dispersion.value)
+        guards = total >= c.min_count and total >= c.sustained_min_fold * total_expected
+        if not guards:
+            self._window_dispersion.learn(total, total_expected)
+        return decades, guards
+
+    def _factor(self, hour: int, week_hour: int) -> float:
+        """Seasonal factor, hour of week shrunk to hour of day shrunk to 1."""
+        prior = self.config.seasonal_prior_buckets
+        ratios, buckets = self._by_hour[hour]
+        daily = (ratios + prior) / (buckets + prior)
+        ratios, buckets = self._by_week_hour[week_hour]
+        return (ratios + prior * daily) / (buckets + prior)
+
+    def _learn(
+        self,
+        count: float,
+        expected: float,
+        factor: float,
+        threshold_count: int,
+        hour: int,
+        week_hour: int,
+        surged: bool,
+    ) -> None:
+        c = self.config
+        self._buckets_seen += 1
+        capped = min(count, float(threshold_count))
+        level = self._level if self._level is not None else _MIN_LEVEL
+        rate = 1.0 / c.level_buckets
+        if surged:
+            self._level = max(
+                level + (capped / factor - level) * rate / c.surge_learning_slowdown, _MIN_LEVEL
+            )
+            return
+        self._level = max(level + (count / factor - level) * rate, _MIN_LEVEL)
+        self._dispersion.learn(count, expected)
+        ratio = count / level
+        for sums, periods in (
+            (self._by_hour[hour], _HOURS_PER_DAY),
+            (self._by_week_hour[week_hour], _HOURS_PER_WEEK),
+        ):
+            # Each slot sees 1/24 (1/168) of the buckets, so it decays per bucket it sees.
+            decay = 0.5 ** (periods / c.seasonal_half_life_buckets)
+            sums[0] = sums[0] * decay + ratio
+            sums[1] = sums[1] * decay + 1.0
+
+    def to_state(self) -> dict[str, object]:
+        """What it has learned, JSON-serializable; the configuration is the caller's."""
+        return {
+            "level": self._level,
+            "buckets_seen": self._buckets_seen,
+            "by_hour": [list(s) for s in self._by_hour],
+            "by_week_hour": [list(s) for s in self._by_week_hour],
+            "dispersion": self._dispersion.value,
+            "window_dispersion": self._window_dispersion.value,
+            "window": [list(pair) for pair in self._window],
+            "routine": self._routine.to_state(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, object], config: VolumeConfig) -> VolumeSurgeDetector:
+        """Continue from :meth:`to_state` output with ``config``."""
+        detector = cls(config)
+        level = state["level"]
+        detector._level = None if level is None else number(level)
+        detector._buckets_seen = integer(state["buckets_seen"])
+        detector._by_hour = pairs(state["by_hour"], _HOURS_PER_DAY)
+        detector._by_week_hour = pairs(state["by_week_hour"], _HOURS_PER_WEEK)
+        detector._dispersion.value = number(state["dispersion"])
+        detector._window_dispersion.value = number(state["window_dispersion"])
+        window = state["window"]
+        if not isinstance(window, list):
+            raise ValueError("expected a list of (count, expected) pairs")
+        detector._window.extend((n, e) for n, e in (pairs(window, len(window))))
+        routine = state["routine"]
+        if not isinstance(routine, list):
+            raise ValueError("expected the routine surprise histogram")
+        detector._routine.load([number(value) for value in routine])
+        return detector

@@ -1,0 +1,124 @@
+"""The volume kind of a series (detection/volume.py): counts that follow the clock, wander and
+burst are normal; a surge far beyond what this series brings is not."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from datetime import UTC, datetime, timedelta
+
+from services.alert.detection.incidents import Decision, IncidentRules, IncidentTracker
+from services.alert.detection.volume import VolumeConfig, VolumeJudgement, VolumeSurgeDetector
+
+START = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday
+
+
+def _traffic(days: float, mean: float, seed: int = 3, burstiness: float = 0.0) -> list[int]:
+    """Messages per minute with a daily cycle (0.2x at night to 1.8x in the evening); with
+    `burstiness`, the rate itself wanders (gamma noise of that squared coefficient of
+    variation), as real topics' traffic does."""
+    rng = random.Random(seed)
+    counts = []
+    for minute in range(int(days * 1440)):
+        rate = mean * (1.0 + 0.8 * math.sin(2.0 * math.pi * ((minute % 1440) / 60 - 9) / 24))
+        if burstiness:
+            rate *= rng.gammavariate(1.0 / burstiness, burstiness)
+        counts.append(_poisson(rng, rate))
+    return counts
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    if mean > 50:  # normal approximation: exact sampling is slow for large means
+        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def _judge(
+    detector: VolumeSurgeDetector, counts: list[int], first: int = 0
+) -> list[VolumeJudgement]:
+    return [
+        detector.judge(count, START + timedelta(minutes=first + i))
+        for i, count in enumerate(counts)
+    ]
+
+
+def test_a_daily_cycle_and_its_noise_never_surge() -> None:
+    detector = VolumeSurgeDetector()
+    judgements = _judge(detector, _traffic(days=4, mean=30.0))
+    assert not any(j.surged for j in judgements)
+
+
+NOON = 3 * 1440 + 12 * 60  # of the fourth day
+
+
+def _established(mean: float, burstiness: float = 0.0) -> tuple[VolumeSurgeDetector, int]:
+    """A detector that has seen three and a half days of the topic, up to NOON; and noon's
+    usual count."""
+    detector = VolumeSurgeDetector()
+    history = _traffic(days=4, mean=mean, burstiness=burstiness)[:NOON]
+    judgements = _judge(detector, history)
+    assert not any(j.surged for j in judgements[-1440:]), "the last day was normal"
+    return detector, round(mean * (1.0 + 0.8 * math.sin(2.0 * math.pi * 3 / 24)))
+
+
+def test_a_tenfold_surge_on_an_established_topic_surges_on_its_first_bucket() -> None:
+    detector, usual = _established(mean=20.0)
+    (first,) = _judge(detector, [10 * usual], NOON)
+    assert first.surged
+    assert first.score >= VolumeConfig().threshold
+    assert 10 < first.expected < 50
+    assert first.surge_threshold <= 10 * usual
+
+
+def test_a_new_series_only_learns_during_its_warm_up() -> None:
+    detector = VolumeSurgeDetector()
+    judgements = _judge(detector, [0, 0, 500, 3, 900] + [2] * 50)
+    assert not any(j.surged for j in judgements)
+    assert {j.score for j in judgements} == {0.0}
+
+
+def test_a_jump_that_surges_a_calm_series_is_routine_for_a_bursty_one() -> None:
+    calm, usual = _established(mean=20.0)
+    bursty, _ = _established(mean=20.0, burstiness=0.5)
+    at = START + timedelta(minutes=NOON)
+    assert calm.judge(3 * usual, at).surged
+    assert not bursty.judge(3 * usual, at).surged
+
+
+def test_a_moderate_surge_that_lasts_is_caught_by_the_sustained_window() -> None:
+    # Ten days of history: its daily cycle is well known, so its noise is small.
+    detector = VolumeSurgeDetector()
+    week_later = NOON + 7 * 1440
+    _judge(detector, _traffic(days=11, mean=100.0)[:week_later])
+    expected = detector.judge(157, START + timedelta(minutes=week_later)).expected
+    surge = [round(1.7 * expected)] * 10  # below the per-bucket fold guard (2x)
+    judgements = _judge(detector, surge, week_later + 1)
+    assert any(j.sustained for j in judgements)
+    assert all(c < j.surge_threshold for c, j in zip(surge, judgements, strict=True)), (
+        "no bucket of it surges alone"
+    )
+
+
+def test_traffic_that_stays_at_its_new_height_becomes_normal() -> None:
+    detector, _ = _established(mean=20.0)
+    tracker = IncidentTracker(IncidentRules())
+    tripled = [3 * c for c in _traffic(days=7, mean=20.0, seed=6)[NOON:]]
+    decisions = [tracker.step(j.surged) for j in _judge(detector, tripled, NOON)]
+    assert decisions[0] is Decision.OPEN
+    assert Decision.RESOLVE in decisions
+    assert not any(d.incident_open for d in decisions[-1440:]), "quiet on the last day"
+
+
+def test_state_round_trip_gives_identical_judgements() -> None:
+    counts = _traffic(days=2, mean=10.0)
+    original = VolumeSurgeDetector()
+    _judge(original, counts[:2000])
+    state = json.loads(json.dumps(original.to_state()))
+    restored = VolumeSurgeDetector.from_state(state, original.config)
+    later = [*counts[2000:], 400, 500]
+    assert _judge(restored, later, 2000) == _judge(original, later, 2000)
