@@ -80,7 +80,7 @@ EXPORTED: dict[str, Metric] = {
     ),
     # alert (services/alert/metrics.py)
     "carepulse_alerts_opened_total": Metric(
-        "counter", ("topic", "severity"), ("alert",), "alerts opened, one per incident"
+        "counter", ("topic", "severity", "kind"), ("alert",), "alerts opened, one per incident"
     ),
     "carepulse_alerts_open": Metric("gauge", (), ("alert",), "alerts firing or acknowledged"),
     "carepulse_alert_open_streams": Metric("gauge", (), ("alert",), "StreamAlerts calls served"),
