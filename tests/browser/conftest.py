@@ -40,7 +40,7 @@ def keys() -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory, keys: dict[str, str]) -> Iterator[Stack]:
     env = {
         **keys,
@@ -69,13 +69,15 @@ def operator_api(stack: Stack, keys: dict[str, str]) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture(scope="session")
+# Package scope: the browser, its driver's event loop (which would make every later
+# asyncio.run() in this thread fail) and the stack end with the browser tests.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = require_binary(os.environ.get("CAREPULSE_CHROMIUM", "chromium"), "chromium")
     browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
