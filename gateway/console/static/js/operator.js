@@ -4,7 +4,7 @@
 import { AlertStream } from "./alert-stream.js";
 import { ApiError, call, linksConfig } from "./api.js";
 import { announce, dateTime, el } from "./dom.js";
-import { evidenceChart } from "./evidence-chart.js";
+import { evidenceChart, measureOf } from "./evidence-chart.js";
 import { refuseView, withKey } from "./session.js";
 
 const alerts = new Map(); // alert id -> the newest version seen
@@ -200,15 +200,16 @@ async function drawChart(alert) {
   try {
     const series = await call("GET", `/v1/alerts/${encodeURIComponent(alert.alert_id)}/series`);
     if (selectedId !== alert.alert_id) return;
+    const measure = measureOf(alert.kind);
     figure.replaceChildren(
-      evidenceChart(series),
+      evidenceChart(series, alert.kind),
       el(
         "figcaption",
         {},
-        el("span", { class: "key observed-key", "aria-hidden": "true" }), "negatives per bucket ",
+        el("span", { class: "key observed-key", "aria-hidden": "true" }), `${measure.noun} per bucket `,
         el("span", { class: "key expected-key", "aria-hidden": "true" }), "expected ",
-        el("span", { class: "key band-key", "aria-hidden": "true" }), "normal band (up to the count that spikes) ",
-        el("span", { class: "key spiked-key", "aria-hidden": "true" }, "▲"), "spiked bucket",
+        el("span", { class: "key band-key", "aria-hidden": "true" }), `normal band (up to the count that ${measure.verb.replace(/ed$/, "es")}) `,
+        el("span", { class: "key spiked-key", "aria-hidden": "true" }, "▲"), `${measure.verb} bucket`,
       ),
     );
   } catch (error) {
