@@ -1,11 +1,9 @@
 """A real stack, the console it serves, and Debian's Chromium driving it (Playwright)."""
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
@@ -31,15 +29,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def keys() -> dict[str, str]:
-    return {
-        "CAREPULSE_CLIENT_KEY": f"test_client_{secrets.token_urlsafe(8)}",
-        "CAREPULSE_OPERATOR_KEY": f"test_operator_{secrets.token_urlsafe(8)}",
-        "CAREPULSE_PSEUDONYM_KEY": f"test_pseudonyms_{secrets.token_urlsafe(16)}",
-    }
-
-
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory, keys: dict[str, str]) -> Iterator[Stack]:
     env = {
@@ -53,20 +42,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, keys: dict[str, str]) -> Ite
     root = tmp_path_factory.mktemp("console-stack")
     with running_stack(root, StackPorts.shifted(PORT_OFFSET), env) as stack:
         yield stack
-
-
-@pytest.fixture
-def client_api(stack: Stack, keys: dict[str, str]) -> Iterator[httpx.Client]:
-    headers = {"X-API-Key": keys["CAREPULSE_CLIENT_KEY"]}
-    with httpx.Client(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-def operator_api(stack: Stack, keys: dict[str, str]) -> Iterator[httpx.Client]:
-    headers = {"X-API-Key": keys["CAREPULSE_OPERATOR_KEY"]}
-    with httpx.Client(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
-        yield client
 
 
 # Package scope: the browser, its driver's event loop (which would make every later

@@ -20,15 +20,6 @@ PORT_OFFSET = int(os.environ.get("CAREPULSE_TEST_PORT_OFFSET", "11000"))
 
 
 @pytest.fixture(scope="session")
-def keys() -> dict[str, str]:
-    return {
-        "CAREPULSE_CLIENT_KEY": f"test_client_{secrets.token_urlsafe(8)}",
-        "CAREPULSE_OPERATOR_KEY": f"test_operator_{secrets.token_urlsafe(8)}",
-        "CAREPULSE_PSEUDONYM_KEY": f"test_pseudonyms_{secrets.token_urlsafe(16)}",
-    }
-
-
-@pytest.fixture(scope="session")
 def second_client_key() -> str:
     """Another client's key, configured by hash as a deployment does."""
     return f"test_client2_{secrets.token_urlsafe(8)}"
@@ -50,22 +41,8 @@ def stack(
 
 
 @pytest.fixture
-def client_api(stack: Stack, keys: dict[str, str]) -> Iterator[httpx.Client]:
-    headers = {"X-API-Key": keys["CAREPULSE_CLIENT_KEY"]}
-    with httpx.Client(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
 def second_client_api(stack: Stack, second_client_key: str) -> Iterator[httpx.Client]:
     headers = {"X-API-Key": second_client_key}
-    with httpx.Client(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
-        yield client
-
-
-@pytest.fixture
-def operator_api(stack: Stack, keys: dict[str, str]) -> Iterator[httpx.Client]:
-    headers = {"X-API-Key": keys["CAREPULSE_OPERATOR_KEY"]}
     with httpx.Client(base_url=stack.gateway_url, headers=headers, timeout=30) as client:
         yield client
 
