@@ -27,13 +27,12 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import REGISTRY
 
 from benchmarks.system.engine_throughput import served_engine
-from benchmarks.system.messages import MessagePool
+from benchmarks.system.messages import MessagePool, add_message_arguments
 from benchmarks.system.report import Report
 from benchmarks.system.stats import percentile
 from benchmarks.system.target import log
@@ -198,8 +197,7 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--texts", type=int, default=5000, help="distinct texts, cycled")
     parser.add_argument("--callers", type=int, default=128, help="texts in flight at most")
     parser.add_argument("--all-rates", action="store_true", help="go on past saturation")
-    parser.add_argument("--messages", type=Path, help="CSV with a text column, or one a line")
-    parser.add_argument("--seed", type=int, default=20261207, help="shuffles the messages")
+    add_message_arguments(parser)
     args = parser.parse_args()
     if 0 in args.rates or args.rates != sorted(set(args.rates)):
         parser.error("--rates must be positive and increasing")

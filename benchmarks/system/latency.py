@@ -17,14 +17,13 @@ import argparse
 import asyncio
 import secrets
 import sys
-from pathlib import Path
 from typing import Any
 
-from benchmarks.system.messages import MessagePool
+from benchmarks.system.messages import MessagePool, add_message_arguments
 from benchmarks.system.open_loop import RequestFor, constant_rate, http_client
 from benchmarks.system.report import Report
 from benchmarks.system.stats import TARGET_P99_MS, latency_row
-from benchmarks.system.target import SystemTarget, log, system_under_test
+from benchmarks.system.target import SystemTarget, add_stack_arguments, log, system_under_test
 from reliability.harness import work_folder
 
 CHAT = "/v1/chat"
@@ -135,11 +134,8 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--target-p99-ms", type=float, default=TARGET_P99_MS)
     parser.add_argument("--report-rate", type=float, default=20.0, help="the rate on top")
     parser.add_argument("--timeout-s", type=float, default=10.0, help="per request")
-    parser.add_argument("--messages", type=Path, help="CSV with a text column, or one a line")
-    parser.add_argument("--seed", type=int, default=20261207, help="shuffles the messages")
-    parser.add_argument("--port-offset", type=int, default=7500, help="of our own stack")
-    parser.add_argument("--work-dir", help="default: a temporary folder")
-    parser.add_argument("--keep", action="store_true", help="keep the work dir (stack logs)")
+    add_message_arguments(parser)
+    add_stack_arguments(parser)
     args = parser.parse_args()
     if args.report_rate not in args.rates:
         parser.error("--report-rate must be one of --rates")

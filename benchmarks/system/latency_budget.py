@@ -20,16 +20,20 @@ import asyncio
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from benchmarks.system.chat_hops import HOPS, ChatHops, chat_hops, read_spans
 from benchmarks.system.latency import chat_requests
-from benchmarks.system.messages import MessagePool
+from benchmarks.system.messages import MessagePool, add_message_arguments
 from benchmarks.system.open_loop import Outcome, constant_rate, http_client
 from benchmarks.system.report import Report
 from benchmarks.system.stats import TARGET_P99_MS, latency_row, percentile
-from benchmarks.system.target import attach_requested, log, system_under_test
+from benchmarks.system.target import (
+    add_stack_arguments,
+    attach_requested,
+    log,
+    system_under_test,
+)
 from reliability.harness import work_folder
 
 
@@ -117,11 +121,8 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=300, help="chats measured")
     parser.add_argument("--warmup-seconds", type=float, default=10.0)
     parser.add_argument("--timeout-s", type=float, default=10.0, help="per request")
-    parser.add_argument("--messages", type=Path, help="CSV with a text column, or one a line")
-    parser.add_argument("--seed", type=int, default=20261207, help="shuffles the messages")
-    parser.add_argument("--port-offset", type=int, default=7500, help="of our own stack")
-    parser.add_argument("--work-dir", help="default: a temporary folder")
-    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, spans)")
+    add_message_arguments(parser)
+    add_stack_arguments(parser, kept="logs, spans")
     args = parser.parse_args()
     if args.rate <= 0 or args.n < 1 or args.warmup_seconds <= 0:
         parser.error("--rate and --warmup-seconds must be positive, --n at least 1")

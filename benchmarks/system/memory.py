@@ -25,14 +25,13 @@ import secrets
 import sys
 import threading
 import time
-from pathlib import Path
 
-from benchmarks.system.messages import MessagePool
+from benchmarks.system.messages import MessagePool, add_message_arguments
 from benchmarks.system.open_loop import Outcome, constant_rate, http_client
 from benchmarks.system.process_memory import TreeMemory, tree_memory
 from benchmarks.system.report import Report
 from benchmarks.system.stats import TARGET_P99_MS, latency_row
-from benchmarks.system.target import SystemTarget, log, system_under_test
+from benchmarks.system.target import SystemTarget, add_stack_arguments, log, system_under_test
 from reliability.harness import work_folder
 
 Sample = dict[str, TreeMemory]
@@ -173,11 +172,8 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--chat-rate", type=float, default=10.0, help="chats/s under load")
     parser.add_argument("--feed-rate", type=float, default=1.0, help="feed batches/s")
     parser.add_argument("--feed-batch", type=int, default=50, help="messages per feed batch")
-    parser.add_argument("--messages", type=Path, help="CSV with a text column, or one a line")
-    parser.add_argument("--seed", type=int, default=20261207, help="shuffles the messages")
-    parser.add_argument("--port-offset", type=int, default=7500, help="of our own stack")
-    parser.add_argument("--work-dir", help="default: a temporary folder")
-    parser.add_argument("--keep", action="store_true", help="keep the work dir (stack logs)")
+    add_message_arguments(parser)
+    add_stack_arguments(parser)
     return parser.parse_args()
 
 

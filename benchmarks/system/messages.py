@@ -7,6 +7,7 @@ messages than it holds, the synthetic bank messages of the classify benchmark fo
 summary says how many of each were sent.
 """
 
+import argparse
 import csv
 import random
 from pathlib import Path
@@ -30,10 +31,19 @@ def read_texts(path: Path) -> list[str]:
     return list(dict.fromkeys(text.strip() for text in texts if text.strip()))
 
 
+DEFAULT_SEED = 20261207
+
+
+def add_message_arguments(parser: argparse.ArgumentParser) -> None:
+    """--messages and --seed, as every system benchmark takes them (see `MessagePool`)."""
+    parser.add_argument("--messages", type=Path, help="CSV with a text column, or one a line")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="shuffles the messages")
+
+
 class MessagePool:
     """Hands out each message once: the file's (shuffled), then synthetic ones."""
 
-    def __init__(self, path: Path | None, seed: int = 20261207) -> None:
+    def __init__(self, path: Path | None, seed: int = DEFAULT_SEED) -> None:
         self.source = str(path) if path else "synthetic"
         self._file_texts = read_texts(path) if path else []
         random.Random(seed).shuffle(self._file_texts)

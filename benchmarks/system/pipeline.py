@@ -26,16 +26,15 @@ import secrets
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from benchmarks.system.engine_throughput import EngineThroughput
 from benchmarks.system.firehose import Accepted, post_all
 from benchmarks.system.kafka_watch import ClassifiedWatcher, downstream_lag
-from benchmarks.system.messages import MessagePool
+from benchmarks.system.messages import MessagePool, add_message_arguments
 from benchmarks.system.open_loop import http_client
 from benchmarks.system.report import Report
-from benchmarks.system.target import SystemTarget, log, system_under_test
+from benchmarks.system.target import SystemTarget, add_stack_arguments, log, system_under_test
 from reliability.harness import work_folder
 from reliability.kafka_snapshot import end_offsets
 from servicekit.kafka.topics import MESSAGES_CLASSIFIED
@@ -169,11 +168,8 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--engine-batch", type=int, default=64, help="texts per engine call")
     parser.add_argument("--engine-concurrency", type=int, default=2, help="engine callers")
     parser.add_argument("--timeout-s", type=float, default=300.0, help="for arrivals, drains")
-    parser.add_argument("--messages", type=Path, help="CSV with a text column, or one a line")
-    parser.add_argument("--seed", type=int, default=20261207, help="shuffles the messages")
-    parser.add_argument("--port-offset", type=int, default=7500, help="of our own stack")
-    parser.add_argument("--work-dir", help="default: a temporary folder")
-    parser.add_argument("--keep", action="store_true", help="keep the work dir (stack logs)")
+    add_message_arguments(parser)
+    add_stack_arguments(parser)
     args = parser.parse_args()
     if min(args.engine_n, args.rounds, args.batch, args.posters) < 1 or args.n < 20:
         parser.error("--n must be >= 20 (a steady rate needs some), every other count >= 1")

@@ -9,6 +9,7 @@ stack's client rate limit (20/s by default) caps what the benchmark can send: st
 GATEWAY_CLIENT_RATE_PER_S and GATEWAY_CLIENT_BURST raised (docs/performance.md).
 """
 
+import argparse
 import os
 import secrets
 import sys
@@ -42,6 +43,13 @@ class SystemTarget:
     # Where each process writes its finished spans (`<name>.jsonl`); None when attached:
     # `make run` sends its spans to the collector, not to files.
     traces_dir: Path | None
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser, kept: str = "stack logs") -> None:
+    """--port-offset, --work-dir and --keep: where a benchmark's own stack runs and what stays."""
+    parser.add_argument("--port-offset", type=int, default=7500, help="of our own stack")
+    parser.add_argument("--work-dir", help="default: a temporary folder")
+    parser.add_argument("--keep", action="store_true", help=f"keep the work dir ({kept})")
 
 
 def attach_requested() -> bool:
