@@ -57,6 +57,18 @@ def _send_span(stack: Stack, service: str, topic: str, message_id: str) -> Span 
     return None
 
 
+def _send_spans(stack: Stack, message_id: str) -> tuple[Span, Span]:
+    """Ingest's `messages.raw send` and classify's `messages.classified send` of one message."""
+    raw = _eventually(
+        lambda: _send_span(stack, "ingest", "messages.raw", message_id), "ingest send span"
+    )
+    classified = _eventually(
+        lambda: _send_span(stack, "classify", "messages.classified", message_id),
+        "classify send span",
+    )
+    return raw, classified
+
+
 def _link_to(stack: Stack, service: str, topic: str, producer: Span) -> dict[str, Any] | None:
     """The link to this producer span from one of the service's "<topic> process" spans."""
     for span in _spans(stack, service):
@@ -73,14 +85,7 @@ def test_the_classified_messages_send_span_is_a_child_of_the_raw_messages_send_s
     client_api: httpx.Client, stack: Stack, unique: str
 ) -> None:
     message_id = _ingest_one(client_api, unique)
-
-    raw = _eventually(
-        lambda: _send_span(stack, "ingest", "messages.raw", message_id), "ingest send span"
-    )
-    classified = _eventually(
-        lambda: _send_span(stack, "classify", "messages.classified", message_id),
-        "classify send span",
-    )
+    raw, classified = _send_spans(stack, message_id)
     assert classified["parent_id"] == raw["context"]["span_id"]
     assert classified["context"]["trace_id"] == raw["context"]["trace_id"]
 
@@ -89,13 +94,7 @@ def test_consumer_spans_of_classify_recommend_and_alert_link_into_the_ingest_tra
     client_api: httpx.Client, stack: Stack, unique: str
 ) -> None:
     message_id = _ingest_one(client_api, unique)
-    raw = _eventually(
-        lambda: _send_span(stack, "ingest", "messages.raw", message_id), "ingest send span"
-    )
-    classified = _eventually(
-        lambda: _send_span(stack, "classify", "messages.classified", message_id),
-        "classify send span",
-    )
+    raw, classified = _send_spans(stack, message_id)
     consumed = {"classify": raw, "recommend": classified, "alert": classified}
     for service, producer in consumed.items():
         topic = producer["attributes"]["messaging.destination.name"]
