@@ -198,7 +198,7 @@ ENV ALERT_GRPC_HOST=0.0.0.0 \
     ALERT_SQLITE_PATH=/var/lib/carepulse/alert.db
 EXPOSE 50054 9104
 LABEL org.opencontainers.image.title="carepulse-alert" \
-      org.opencontainers.image.description="CarePulse alert service (negative-sentiment spikes)"
+      org.opencontainers.image.description="CarePulse alert service (negative-share spikes and volume surges)"
 ARG VERSION
 ENV CAREPULSE_VERSION="${VERSION}"
 ARG REVISION
