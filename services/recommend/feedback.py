@@ -14,7 +14,7 @@ and rejections they produced are kept for good.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -65,6 +65,10 @@ DEFAULT_PRIOR = BetaPosterior(alpha=2.0, beta=2.0)
 # and is refused, never counted twice.
 _VOTE_RETENTION_MARGIN = timedelta(days=1)
 
+# Rows per INSERT when a batch is recorded: well within SQLite's and PostgreSQL's limits on
+# bound parameters (5 per row).
+_ROWS_PER_STATEMENT = 500
+
 
 class UnsupportedDatabase(RuntimeError):
     """The engine's dialect is neither SQLite nor PostgreSQL."""
@@ -110,6 +114,16 @@ class ServedSuggestion:
 
 
 @dataclass(frozen=True)
+class Served:
+    """The articles suggested for one message, to record before feedback can name them."""
+
+    customer_id: str
+    message_id: str
+    intent: str  # "" when the intent was unknown
+    article_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Forgotten:
     """What one retention run deleted."""
 
@@ -143,46 +157,59 @@ class FeedbackStore:
         *,
         served_at: datetime | None = None,
     ) -> bool:
-        """Record the articles suggested for a message; False if nothing new was recorded.
+        """Record the articles suggested for one message; False if nothing new was recorded."""
+        served = Served(customer_id, message_id, intent, tuple(article_ids))
+        return bool(self.remember_served_batch([served], served_at=served_at))
+
+    def remember_served_batch(
+        self, batch: Sequence[Served], *, served_at: datetime | None = None
+    ) -> set[str]:
+        """Record what was suggested for each message, in one transaction; the ids of the
+        messages for which something new was recorded.
 
         A message belongs to the first customer it was served to: serving it again (a retry,
         or its prepared suggestions) adds the new articles for that customer and ignores a
-        call naming another customer.
+        call naming another customer, within a batch as across batches.
         """
-        _require_id("customer_id", customer_id)
-        _require_id("message_id", message_id)
-        if not article_ids:
-            return False
+        for served in batch:
+            _require_id("customer_id", served.customer_id)
+            _require_id("message_id", served.message_id)
+        batch = [served for served in batch if served.article_ids]
+        if not batch:
+            return set()
+        at = served_at or datetime.now(UTC)
+        recorded: set[str] = set()
         with self._engine.begin() as conn:
-            owner = conn.execute(
-                select(served_suggestions.c.customer_id)
-                .where(served_suggestions.c.message_id == message_id)
-                .limit(1)
-            ).scalar()
-            if owner is not None and owner != customer_id:
-                return False
-            at = served_at or datetime.now(UTC)
-            inserted = conn.execute(
-                self._insert(served_suggestions)
-                .values(
-                    [
+            owners = self._owners(conn, {served.message_id for served in batch})
+            rows: dict[tuple[str, str], dict[str, object]] = {}
+            for served in batch:
+                owner = owners.setdefault(served.message_id, served.customer_id)
+                if owner != served.customer_id:
+                    continue
+                for article_id in served.article_ids:
+                    rows.setdefault(
+                        (served.message_id, article_id),
                         {
-                            "message_id": message_id,
+                            "message_id": served.message_id,
                             "article_id": article_id,
-                            "customer_id": customer_id,
-                            "intent": intent,
+                            "customer_id": served.customer_id,
+                            "intent": served.intent,
                             "served_at": at,
-                        }
-                        for article_id in dict.fromkeys(article_ids)
-                    ]
-                )
-                .on_conflict_do_nothing(index_elements=["message_id", "article_id"])
-                # RETURNING, not rowcount: drivers need not report rowcount for an INSERT
-                # (psycopg 3 under SQLAlchemy 2.1 reports -1), but a row comes back only if
-                # this statement inserted it.
-                .returning(served_suggestions.c.article_id)
-            ).all()
-        return bool(inserted)
+                        },
+                    )
+            values = list(rows.values())
+            for start in range(0, len(values), _ROWS_PER_STATEMENT):
+                inserted = conn.execute(
+                    self._insert(served_suggestions)
+                    .values(values[start : start + _ROWS_PER_STATEMENT])
+                    .on_conflict_do_nothing(index_elements=["message_id", "article_id"])
+                    # RETURNING, not rowcount: drivers need not report rowcount for an INSERT
+                    # (psycopg 3 under SQLAlchemy 2.1 reports -1), but a row comes back only
+                    # if this statement inserted it.
+                    .returning(served_suggestions.c.message_id)
+                ).scalars()
+                recorded.update(inserted)
+        return recorded
 
     def check_feedback(
         self, message_id: str, customer_id: str, article_id: str
@@ -236,30 +263,45 @@ class FeedbackStore:
         return True
 
     def posteriors(self, intent: str) -> dict[str, BetaPosterior]:
-        """Prior updated with the votes, for every article voted on for this intent.
+        """Prior updated with the votes, for every article voted on for this intent."""
+        return self.posteriors_by_intent([intent])[intent]
 
-        One indexed read of at most one row per article: the counts are kept up to date as
-        votes arrive, so no vote is read here.
+    def posteriors_by_intent(self, intents: Iterable[str]) -> dict[str, dict[str, BetaPosterior]]:
+        """`posteriors` of each intent, in one indexed read of at most one row per article
+        and intent: the counts are kept up to date as votes arrive, so no vote is read here.
         """
+        wanted = set(intents)
+        found: dict[str, dict[str, BetaPosterior]] = {intent: {} for intent in wanted}
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(
+                    helpfulness.c.intent,
                     helpfulness.c.article_id,
                     helpfulness.c.helpful_count,
                     helpfulness.c.not_helpful_count,
-                ).where(helpfulness.c.intent == intent)
+                ).where(helpfulness.c.intent.in_(wanted))
             ).all()
-        return {article_id: self.prior.updated(h, n) for article_id, h, n in rows}
+        for intent, article_id, helpful, not_helpful in rows:
+            found[intent][article_id] = self.prior.updated(helpful, not_helpful)
+        return found
 
     def rejected_by(self, customer_id: str) -> set[str]:
         """Ids of the articles this customer marked as not helpful."""
+        return self.rejected_by_customers([customer_id])[customer_id]
+
+    def rejected_by_customers(self, customer_ids: Iterable[str]) -> dict[str, set[str]]:
+        """`rejected_by` of each customer, in one read."""
+        wanted = set(customer_ids)
+        found: dict[str, set[str]] = {customer_id: set() for customer_id in wanted}
         with self._engine.connect() as conn:
             rows = conn.execute(
-                select(customer_rejections.c.article_id).where(
-                    customer_rejections.c.customer_id == customer_id
+                select(customer_rejections.c.customer_id, customer_rejections.c.article_id).where(
+                    customer_rejections.c.customer_id.in_(wanted)
                 )
-            ).scalars()
-            return set(rows)
+            ).all()
+        for customer_id, article_id in rows:
+            found[customer_id].add(article_id)
+        return found
 
     def forget_before(self, cutoff: datetime) -> Forgotten:
         """Delete suggestions served before `cutoff` and the votes given before then.
@@ -277,6 +319,15 @@ class FeedbackStore:
                 )
             ).rowcount
         return Forgotten(votes=votes, suggestions=suggestions)
+
+    def _owners(self, conn: Connection, message_ids: set[str]) -> dict[str, str]:
+        """The customer each of these messages was first served to, where it was."""
+        rows = conn.execute(
+            select(served_suggestions.c.message_id, served_suggestions.c.customer_id)
+            .where(served_suggestions.c.message_id.in_(message_ids))
+            .distinct()
+        ).all()
+        return {message_id: customer_id for message_id, customer_id in rows}
 
     def _served(
         self, conn: Connection, message_id: str, customer_id: str, article_id: str

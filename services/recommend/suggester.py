@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from services.recommend import spans
-from services.recommend.feedback import FeedbackStore
+from services.recommend.feedback import FeedbackStore, Served
 from services.recommend.knowledge_index import KnowledgeIndex, LoadedIndex
 from services.recommend.ranker import RankedSuggestion
 from services.recommend.vectors import MalformedVector, QueryVector
@@ -42,11 +42,10 @@ class Suggester:
         if not requests:
             return []
         indexes = [self._checked(r.query) for r in requests]
-        # Helpfulness is learned per intent: an answer can help with one question and not
-        # with another. One read per intent in the batch.
-        helpfulness = {
-            intent: self._store.posteriors(intent) for intent in {r.intent or "" for r in requests}
-        }
+        # One read each for the whole batch: helpfulness is learned per intent (an answer can
+        # help with one question and not with another), rejections per customer.
+        helpfulness = self._store.posteriors_by_intent({r.intent or "" for r in requests})
+        rejections = self._store.rejected_by_customers({r.customer_id for r in requests})
         # A fresh generator per call: Thompson draws explore, and no state is shared by threads.
         rng = np.random.default_rng()
         results = []
@@ -59,7 +58,7 @@ class Suggester:
                 encoder_id=index.encoder_id,
                 index_version=self._index.version,
             ) as span:
-                rejected = self._store.rejected_by(request.customer_id)
+                rejected = rejections[request.customer_id]
                 ranked = index.ranker.rank(
                     request.query.values,
                     intent=request.intent or None,
@@ -71,14 +70,20 @@ class Suggester:
                     intent_probabilities=dict(request.intent_candidates) or None,
                 )
                 spans.record_suggestions(span, ranked, rejected=len(rejected))
-                if request.message_id:
-                    self._store.remember_served(
-                        request.customer_id,
-                        request.message_id,
-                        request.intent or "",
-                        [s.article.id for s in ranked],
-                    )
             results.append(ranked)
+        # One transaction for the batch: what was shown is what feedback is checked against.
+        self._store.remember_served_batch(
+            [
+                Served(
+                    request.customer_id,
+                    request.message_id,
+                    request.intent or "",
+                    tuple(s.article.id for s in ranked),
+                )
+                for request, ranked in zip(requests, results, strict=True)
+                if request.message_id
+            ]
+        )
         return results
 
     def _checked(self, query: QueryVector) -> LoadedIndex:

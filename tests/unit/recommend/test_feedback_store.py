@@ -13,6 +13,7 @@ from services.recommend.feedback import (
     ArticleNotSuggested,
     BetaPosterior,
     FeedbackStore,
+    Served,
     UnknownMessage,
 )
 from services.recommend.migrations import RECOMMEND_MIGRATIONS
@@ -106,6 +107,47 @@ def test_every_article_served_for_a_message_can_be_voted_on(store: FeedbackStore
     for article_id in ("a", "b", "c"):
         served = store.check_feedback("msg-1", "alice", article_id)
         assert (served.customer_id, served.intent) == ("alice", "lost_card")
+
+
+def test_a_batch_is_recorded_as_the_single_calls_would_record_it(store: FeedbackStore) -> None:
+    store.remember_served("alice", "msg-1", "lost_card", ["a"])
+    recorded = store.remember_served_batch(
+        [
+            Served("alice", "msg-1", "lost_card", ("a", "b")),  # b is new for alice's msg-1
+            Served("mallory", "msg-1", "lost_card", ("c",)),  # not mallory's message
+            Served("bob", "msg-2", "card_fee", ("d", "d")),
+            Served("carol", "msg-2", "card_fee", ("e",)),  # msg-2 is bob's: first in the batch
+            Served("dave", "msg-3", "", ()),  # nothing suggested, nothing recorded
+            Served("alice", "msg-4", "lost_card", ("a",)),
+        ]
+    )
+
+    assert recorded == {"msg-1", "msg-2", "msg-4"}
+    assert store.check_feedback("msg-1", "alice", "b").intent == "lost_card"
+    assert store.check_feedback("msg-2", "bob", "d").intent == "card_fee"
+    for message_id, customer_id, article_id in (
+        ("msg-1", "mallory", "c"),
+        ("msg-2", "carol", "e"),
+        ("msg-3", "dave", "a"),
+    ):
+        with pytest.raises(UnknownMessage):
+            store.check_feedback(message_id, customer_id, article_id)
+    assert store.remember_served_batch([Served("alice", "msg-4", "lost_card", ("a",))]) == set()
+
+
+def test_batch_reads_answer_for_every_intent_and_customer_asked(store: FeedbackStore) -> None:
+    vote_on_served(store, 1, "alice", "lost-card", False, intent="lost_card")
+    vote_on_served(store, 2, "bob", "change-pin", True, intent="lost_card")
+
+    by_intent = store.posteriors_by_intent(["lost_card", "never_voted"])
+    rejections = store.rejected_by_customers(["alice", "bob", "carol"])
+
+    assert by_intent == {
+        "lost_card": store.posteriors("lost_card"),
+        "never_voted": {},
+    }
+    assert by_intent["lost_card"]
+    assert rejections == {"alice": {"lost-card"}, "bob": set(), "carol": set()}
 
 
 def test_only_not_helpful_votes_reject_an_article_for_that_customer(
