@@ -193,18 +193,23 @@ class Stack:
 
 @contextmanager
 def running_stack(
-    work_dir: Path, ports: StackPorts, env: Mapping[str, str], timeout_s: float = 300
+    work_dir: Path,
+    ports: StackPorts,
+    env: Mapping[str, str],
+    timeout_s: float = 300,
+    *,
+    span_files: bool = True,
 ) -> Iterator[Stack]:
     """A started stack with its data, logs and span files under `work_dir`; stopped after.
 
     What the tests and the reliability harnesses run. Busy ports are refused first: a stack
     already there would answer in place of this one, with other keys. A start that fails
-    prints the end of every process's log.
+    prints the end of every process's log. Span files cost every process a synchronous JSON
+    write per span, which `make run` does not pay: benchmarks of speed go without them.
     """
     check_ports_free(ports.named())
-    stack = Stack(
-        work_dir / "data", ports, env, log_dir=work_dir / "logs", traces_dir=work_dir / "traces"
-    )
+    traces_dir = work_dir / "traces" if span_files else None
+    stack = Stack(work_dir / "data", ports, env, log_dir=work_dir / "logs", traces_dir=traces_dir)
     try:
         try:
             stack.start(timeout_s=timeout_s)

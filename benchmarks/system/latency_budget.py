@@ -44,7 +44,7 @@ def main() -> int:
     report = Report()
     messages = MessagePool(args.messages, args.seed)
     with work_folder(args.work_dir, "carepulse-bench-budget-", args.keep) as work_dir:
-        with system_under_test(work_dir, args.port_offset) as target:
+        with system_under_test(work_dir, args.port_offset, span_files=True) as target:
             if target.traces_dir is None:
                 raise SystemExit("this stack writes no span files")
             traces_dir = target.traces_dir

@@ -58,23 +58,28 @@ def attach_requested() -> bool:
 
 @contextmanager
 def system_under_test(
-    work_dir: Path, port_offset: int, settings: Mapping[str, str] | None = None
+    work_dir: Path,
+    port_offset: int,
+    settings: Mapping[str, str] | None = None,
+    *,
+    span_files: bool = False,
 ) -> Iterator[SystemTarget]:
     """The running `make run` when CAREPULSE_BENCH_ATTACH is set, else a stack of our own.
 
     `settings` are extra environment variables for our own stack (ignored when attached:
-    that stack runs with whatever it was started with).
+    that stack runs with whatever it was started with). Our own stack writes span files
+    only when asked (`span_files`): like `make run`, it otherwise pays for no trace export.
     """
     if attach_requested():
         yield attached()
         return
-    with own_stack(work_dir, port_offset, settings or {}) as target:
+    with own_stack(work_dir, port_offset, settings or {}, span_files) as target:
         yield target
 
 
 @contextmanager
 def own_stack(
-    work_dir: Path, port_offset: int, settings: Mapping[str, str]
+    work_dir: Path, port_offset: int, settings: Mapping[str, str], span_files: bool
 ) -> Iterator[SystemTarget]:
     client_key = f"bench_client_{secrets.token_urlsafe(12)}"
     operator_key = f"bench_operator_{secrets.token_urlsafe(12)}"
@@ -89,7 +94,8 @@ def own_stack(
         "CAREPULSE_PSEUDONYM_KEY": secrets.token_urlsafe(24),
     }
     log(f"starting a stack on ports shifted by {port_offset} (logs in {work_dir / 'logs'})")
-    with running_stack(work_dir, StackPorts.shifted(port_offset), env) as stack:
+    ports = StackPorts.shifted(port_offset)
+    with running_stack(work_dir, ports, env, span_files=span_files) as stack:
         yield SystemTarget(
             url=stack.gateway_url,
             client_key=client_key,
