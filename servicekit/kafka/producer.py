@@ -50,6 +50,17 @@ class _InFlight(NamedTuple):
     topic: str
 
 
+def _wedges_the_client(error: Exception) -> bool:
+    """Whether kafka-python 3.0.12's idempotent producer sends nothing more after `error`.
+
+    After a record's delivery expired it sends nothing more, nor expires it (seen after
+    pausing the broker past the delivery timeout). After any error retrying cannot fix
+    (a record over the topic's size limit, say) it turns fatal and fails every later record
+    (tests/integration/test_producer_recovery.py).
+    """
+    return isinstance(error, KafkaTimeoutError) or not getattr(error, "retriable", False)
+
+
 class EventProducer:
     def __init__(self, settings: KafkaSettings, client_id: str) -> None:
         quiet_client_logs()
@@ -91,9 +102,9 @@ class EventProducer:
             self._settle(future, None)
 
         def refused(error: Exception) -> None:
-            if isinstance(error, KafkaTimeoutError):  # its delivery timeout expired
-                self._replace_wedged(producer)
             self._settle(future, DeliveryFailed(f"{topic}: {error}"))
+            if _wedges_the_client(error):
+                self._replace_wedged(producer, error)
 
         # Runs at once if the record already settled, else on the producer's IO thread.
         sent.add_callback(acknowledged)
@@ -189,20 +200,22 @@ class EventProducer:
             PRODUCE_ERRORS.labels(in_flight.topic).inc()
             future.set_exception(error)
 
-    def _replace_wedged(self, producer: KafkaProducer) -> None:
-        """After a record's delivery expired, kafka-python 3.0.12's idempotent producer sends
-        nothing more, nor expires it (seen after pausing the broker past the delivery timeout):
-        the next publish gets a new client, and the records stranded in this one fail now, so
-        their callers retry (consumers de-duplicate by message id should one have landed)."""
+    def _replace_wedged(self, producer: KafkaProducer, error: Exception) -> None:
+        """The next publish gets a new client, and the records stranded in this one fail now,
+        so their callers retry (consumers de-duplicate by message id should one have landed).
+        """
         with self._producer_lock:
             if self._producer is not producer:
                 return  # already replaced
             self._producer = None
         with self._unsettled_lock:
             stranded = [f for f, sent in self._unsettled.items() if sent.client is producer]
-        log.warning("producer reset after an expired delivery", extra={"failed": len(stranded)})
+        log.warning(
+            "producer reset after an error it cannot recover from",
+            extra={"error": type(error).__name__, "failed": len(stranded)},
+        )
         for future in stranded:
-            self._settle(future, DeliveryFailed("delivery expired; the client was reset, retry"))
+            self._settle(future, DeliveryFailed("the client was reset; retry"))
         # Closed on a thread of its own: this runs on the old client's IO thread.
         threading.Thread(target=self._abandon, args=(producer,), daemon=True).start()
 
