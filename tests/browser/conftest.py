@@ -17,6 +17,9 @@ PORT_OFFSET = int(os.environ.get("CAREPULSE_TEST_PORT_OFFSET", "11000")) + 400
 # Where the console links traces and dashboards: nothing listens there, the tests read hrefs.
 TRACE_URL = "http://127.0.0.1:9/zipkin/traces/{trace_id}"
 GRAFANA_URL = "http://127.0.0.1:9/grafana"
+# A series' first buckets only teach the volume detector: 60 by default, two minutes of this
+# stack's buckets; two are enough for a test's steady traffic to set the level a surge beats.
+VOLUME_WARMUP_BUCKETS = 2
 # The flags of a browser on a machine with no route out: no background traffic, no GPU.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -36,6 +39,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, keys: dict[str, str]) -> Ite
         "ALERT_BUCKET_SECONDS": "2",  # a burst alerts within seconds
         # ...and stays open for two minutes, however slow the machine, until it is acknowledged.
         "ALERT_SPIKE_RESOLVE_AFTER_BUCKETS": "60",
+        "ALERT_VOLUME_WARMUP_BUCKETS": str(VOLUME_WARMUP_BUCKETS),
         "GATEWAY_CONSOLE_TRACE_URL": TRACE_URL,
         "GATEWAY_CONSOLE_GRAFANA_URL": GRAFANA_URL,
     }

@@ -2,7 +2,7 @@
 // feedback on each suggestion; the conversation's messages so far, newest first (this tab only).
 
 import { ApiError, call } from "./api.js";
-import { announce, clockTime, el, percent } from "./dom.js";
+import { announce, clockTime, el, percent, setUnavailable, unavailable } from "./dom.js";
 import { explainedText, legend } from "./explanation.js";
 import { refuseView, withKey } from "./session.js";
 
@@ -32,7 +32,8 @@ async function send(form) {
     explain: form.elements.explain.checked,
   };
   const button = form.querySelector("button[type=submit]");
-  button.disabled = true;
+  if (unavailable(button)) return; // one message at a time, however it was submitted
+  setUnavailable(button, true);
   announce("Classifying…");
   try {
     const reply = await call("POST", "/v1/chat", request);
@@ -50,7 +51,7 @@ async function send(form) {
       announce(`Not sent: ${error.message}`);
     }
   } finally {
-    button.disabled = false;
+    setUnavailable(button, false);
   }
 }
 
@@ -94,8 +95,9 @@ function labels(reply) {
 function suggestion(article, reply, request) {
   const status = el("p", { class: "feedback-status", role: "status" });
   const vote = (helpful) => async (event) => {
-    const buttons = event.currentTarget.parentElement.querySelectorAll("button");
-    buttons.forEach((b) => (b.disabled = true));
+    const buttons = [...event.currentTarget.parentElement.querySelectorAll("button")];
+    if (buttons.some(unavailable)) return; // one vote per suggestion
+    buttons.forEach((b) => setUnavailable(b, true));
     try {
       await call("POST", "/v1/feedback", {
         message_id: reply.message_id,
@@ -106,7 +108,7 @@ function suggestion(article, reply, request) {
       status.textContent = helpful ? "Recorded: helpful." : "Recorded: not helpful.";
     } catch (error) {
       status.textContent = `Not recorded: ${error.message}`;
-      buttons.forEach((b) => (b.disabled = false));
+      buttons.forEach((b) => setUnavailable(b, false));
     }
   };
   const title = article.title;

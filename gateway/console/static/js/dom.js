@@ -48,3 +48,14 @@ export function announce(text) {
   const region = document.getElementById("status");
   region.textContent = text;
 }
+
+// A button that cannot be used right now, without `disabled`: disabling the button a keyboard
+// user just pressed would drop their focus to the top of the page. Its handler checks
+// `unavailable` and does nothing meanwhile.
+export function setUnavailable(button, value) {
+  button.setAttribute("aria-disabled", String(value));
+}
+
+export function unavailable(button) {
+  return button.getAttribute("aria-disabled") === "true";
+}

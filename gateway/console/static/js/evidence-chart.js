@@ -77,7 +77,7 @@ export function evidenceChart(series, kind) {
       const cx = x(i);
       const cy = y(m.value(b));
       return m.fired(b)
-        ? svg("path", { class: "spiked", d: `M${cx},${cy - 7} L${cx + 6},${cy + 4} L${cx - 6},${cy + 4} Z` }, svg("title", {}, tip))
+        ? svg("path", { class: "fired", d: `M${cx},${cy - 7} L${cx + 6},${cy + 4} L${cx - 6},${cy + 4} Z` }, svg("title", {}, tip))
         : svg("circle", { class: "point", cx, cy, r: 2.5 }, svg("title", {}, tip));
     }),
   );

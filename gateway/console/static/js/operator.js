@@ -3,7 +3,7 @@
 
 import { AlertStream } from "./alert-stream.js";
 import { ApiError, call, linksConfig } from "./api.js";
-import { announce, dateTime, el } from "./dom.js";
+import { announce, dateTime, el, setUnavailable, unavailable } from "./dom.js";
 import { evidenceChart, measureOf } from "./evidence-chart.js";
 import { refuseView, withKey } from "./session.js";
 
@@ -96,6 +96,8 @@ function visibleAlerts() {
 function renderList() {
   const shown = visibleAlerts();
   const list = document.getElementById("alerts");
+  // The stream redraws the list at any moment: an operator tabbing through it keeps their place.
+  const focusedId = list.contains(document.activeElement) ? document.activeElement.dataset.alertId : null;
   list.replaceChildren(
     ...shown.map((alert) =>
       el(
@@ -112,11 +114,12 @@ function renderList() {
           },
           el("span", { class: "topic" }, alert.topic),
           el("span", { class: `badge state-${alert.state}` }, alert.state),
-          el("span", { class: "meta" }, `${alert.channel} · ${alert.severity} · opened ${dateTime(alert.opened_at)}`),
+          el("span", { class: "meta" }, [alert.channel, alert.kind, alert.severity, `opened ${dateTime(alert.opened_at)}`].filter(Boolean).join(" · ")),
         ),
       ),
     ),
   );
+  if (focusedId) list.querySelector(`[data-alert-id="${CSS.escape(focusedId)}"]`)?.focus();
   document.getElementById("alerts-empty").hidden = shown.length > 0;
   document.getElementById("alert-count").textContent = `${shown.length} of ${alerts.size}`;
 }
@@ -142,8 +145,7 @@ function renderDetail() {
     ...(alert.kind ? fact("Kind", alert.kind) : []),
     ...fact("Opened", dateTime(alert.opened_at)),
     ...fact("Window", `${dateTime(evidence.window_start)} – ${dateTime(evidence.window_end)}`),
-    ...fact("Negatives", `${evidence.negative_count} of ${evidence.total_count} messages`),
-    ...fact("Expected per bucket", evidence.baseline_negative_rate.toFixed(2)),
+    ...countFacts(alert.kind, evidence),
     ...fact("Score", evidence.score.toFixed(3)),
     ...(alert.acknowledgement
       ? fact("Acknowledged", `by ${alert.acknowledgement.operator}, ${dateTime(alert.acknowledgement.at)}: ${alert.acknowledgement.note || "(no note)"}`)
@@ -160,6 +162,22 @@ function renderDetail() {
 
 function fact(name, value) {
   return [el("dt", {}, name), el("dd", {}, value)];
+}
+
+// What the alert's kind judged comes first: negatives for a share spike, all messages for a
+// volume surge (whose evidence also says how many negatives came with it).
+function countFacts(kind, evidence) {
+  const perBucket = (rate) => `${rate.toFixed(2)} expected per bucket`;
+  if (kind === "volume") {
+    return [
+      ...fact("Messages", `${evidence.total_count} (${perBucket(evidence.baseline_message_rate)})`),
+      ...fact("Negatives", `${evidence.negative_count} (${perBucket(evidence.baseline_negative_rate)})`),
+    ];
+  }
+  return [
+    ...fact("Negatives", `${evidence.negative_count} of ${evidence.total_count} messages`),
+    ...fact("Negatives expected per bucket", evidence.baseline_negative_rate.toFixed(2)),
+  ];
 }
 
 function outLinks(alert) {
@@ -209,7 +227,7 @@ async function drawChart(alert) {
         el("span", { class: "key observed-key", "aria-hidden": "true" }), `${measure.noun} per bucket `,
         el("span", { class: "key expected-key", "aria-hidden": "true" }), "expected ",
         el("span", { class: "key band-key", "aria-hidden": "true" }), `normal band (up to the count that ${measure.verb.replace(/ed$/, "es")}) `,
-        el("span", { class: "key spiked-key", "aria-hidden": "true" }, "▲"), `${measure.verb} bucket`,
+        el("span", { class: "key fired-key", "aria-hidden": "true" }, "▲"), `${measure.verb} bucket`,
       ),
     );
   } catch (error) {
@@ -221,18 +239,21 @@ async function acknowledge(event) {
   event.preventDefault();
   const form = event.currentTarget;
   const button = form.querySelector("button");
-  button.disabled = true;
+  if (unavailable(button)) return;
+  setUnavailable(button, true);
   try {
     const alert = await call("POST", `/v1/alerts/${encodeURIComponent(selectedId)}/ack`, { note: form.elements.note.value });
     keepNewest(alert);
     form.reset();
     renderList();
     renderDetail();
+    // The form is gone with the state it belonged to: focus goes to the alert it changed.
+    document.getElementById("detail-title").focus();
     announce(`Acknowledged: ${alert.topic} on ${alert.channel}.`);
   } catch (error) {
     announce(`Not acknowledged: ${error.message}`);
   } finally {
-    button.disabled = false;
+    setUnavailable(button, false);
   }
 }
 
