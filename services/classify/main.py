@@ -45,14 +45,17 @@ def main() -> int:
     engine = build_engine(settings)
     producer = EventProducer(settings.kafka, client_id="classify")
     servicer = build_servicer(engine, settings)
-    consumer = ConsumerLoop(
-        settings=settings.kafka,
-        group_id=settings.consumer_group,
-        topic=MESSAGES_RAW,
-        message_type=events_pb2.CustomerMessage,
-        processor=ClassifyProcessor(engine, producer),
-        producer=producer,
-    )
+    consumers = [
+        ConsumerLoop(
+            settings=settings.kafka,
+            group_id=settings.consumer_group,
+            topic=MESSAGES_RAW,
+            message_type=events_pb2.CustomerMessage,
+            processor=ClassifyProcessor(engine, producer),
+            producer=producer,
+        )
+        for _ in range(settings.kafka_consumers)
+    ]
     return run_service(
         ServiceSpec(
             name="classify",
@@ -64,7 +67,7 @@ def main() -> int:
                     servicer, server
                 )
             ],
-            consumers=[consumer],
+            consumers=consumers,
             readiness_checks={"model": lambda: engine.ready, "kafka": producer.reachable},
             startup=engine.start,  # warm-up: every length bucket traced before SERVING
             closers=[engine.close, producer.close],

@@ -34,6 +34,11 @@ class ClassifySettings(ServiceSettings):
     max_texts_per_request: int = Field(default=256, ge=1)
     max_text_chars: int = Field(default=4000, ge=1)
     consumer_group: str = "classify"
+    # Members of the consumer group in this process, each polling on its own thread: while
+    # one publishes and commits its batch, another's texts keep the engine busy (with one,
+    # the engine idled a quarter of the time in `make bench-pipeline`). At most one member
+    # per partition of messages.raw does any work.
+    kafka_consumers: int = Field(default=2, ge=1, le=16)
 
     @model_validator(mode="after")
     def _queue_holds_a_full_request(self) -> Self:
