@@ -86,6 +86,10 @@ class SuggestionRanker:
         self.weights = weights
         self.prior = prior
         self._article_vectors = _unit_rows(vectors)
+        self._position = {article.id: row for row, article in enumerate(self.articles)}
+        self._intents = sorted({article.intent for article in self.articles})
+        self._intent_position = {intent: k for k, intent in enumerate(self._intents)}
+        self._intent_of = np.array([self._intent_position[a.intent] for a in self.articles])
 
         n = len(self.articles)
         self._has_examples = np.zeros(n, dtype=bool)  # the article has example questions
@@ -121,35 +125,54 @@ class SuggestionRanker:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
         if not 0.0 <= intent_confidence <= 1.0:
             raise ValueError(f"intent_confidence must be in [0, 1], got {intent_confidence}")
-        query = self._unit_query(query_embedding)
-        helpfulness = helpfulness or {}
-
-        semantic = self.semantic_scores(query)
+        # Vectorised over the knowledge base; reasons are written for the top k only.
         w = self.weights
-        candidates: list[RankedSuggestion] = []
-        for i, article in enumerate(self.articles):
-            if article.id in customer_rejected:
-                continue
-            reasons = [f"semantic={semantic[i]:.2f}"]
-            score = float(semantic[i])
-            if intent_probabilities is not None:
-                probability = intent_probabilities.get(article.intent, 0.0)
-                score += w.intent_prior * probability
-                if probability >= 0.01:
-                    reasons.append(f"intent_p={probability:.2f}")
-            elif intent is not None and article.intent == intent and intent_confidence > 0:
-                score += w.intent_prior * intent_confidence
-                reasons.append("intent_match")
-            posterior = helpfulness.get(article.id, self.prior)
-            rate = posterior.mean if rng is None else posterior.sample(rng)
-            score += w.helpfulness * (rate - self.prior.mean)
-            votes = round(posterior.alpha + posterior.beta - self.prior.alpha - self.prior.beta)
-            if votes > 0:
-                reasons.append(f"helpful_rate={posterior.mean:.2f} (n={votes})")
-            candidates.append(RankedSuggestion(article, score, tuple(reasons)))
+        scores = self.semantic_scores(query_embedding)
+        semantic = scores.copy()
+        intent_p: npt.NDArray[np.float64] | None = None
+        if intent_probabilities is not None:
+            by_intent = np.array([intent_probabilities.get(i, 0.0) for i in self._intents])
+            intent_p = by_intent[self._intent_of]
+            scores += w.intent_prior * intent_p
+        matched = np.zeros(len(self.articles), dtype=bool)
+        if intent_probabilities is None and intent in self._intent_position and intent_confidence:
+            matched = self._intent_of == self._intent_position[intent]
+            scores += np.where(matched, w.intent_prior * intent_confidence, 0.0)
+        alpha, beta = self._posteriors(helpfulness or {})
+        rate = alpha / (alpha + beta) if rng is None else rng.beta(alpha, beta)
+        scores += w.helpfulness * (rate - self.prior.mean)
+        for article_id in customer_rejected:
+            if (row := self._position.get(article_id)) is not None:
+                scores[row] = -np.inf
         # Stable sort: equal scores keep knowledge-base order, so results are reproducible.
-        candidates.sort(key=lambda s: -s.score)
-        return candidates[:top_k]
+        order = np.argsort(-scores, kind="stable")
+        ranked = []
+        for row in order[: min(top_k, len(order))]:
+            if scores[row] == -np.inf:
+                break  # only rejected articles are left
+            reasons = [f"semantic={semantic[row]:.2f}"]
+            if intent_p is not None and intent_p[row] >= 0.01:
+                reasons.append(f"intent_p={intent_p[row]:.2f}")
+            elif matched[row]:
+                reasons.append("intent_match")
+            votes = round(alpha[row] + beta[row] - self.prior.alpha - self.prior.beta)
+            if votes > 0:
+                reasons.append(
+                    f"helpful_rate={alpha[row] / (alpha[row] + beta[row]):.2f} (n={votes})"
+                )
+            ranked.append(RankedSuggestion(self.articles[row], float(scores[row]), tuple(reasons)))
+        return ranked
+
+    def _posteriors(
+        self, helpfulness: Mapping[str, BetaPosterior]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Each article's Beta parameters: its posterior where it has one, else the prior."""
+        alpha = np.full(len(self.articles), self.prior.alpha)
+        beta = np.full(len(self.articles), self.prior.beta)
+        for article_id, posterior in helpfulness.items():
+            if (row := self._position.get(article_id)) is not None:
+                alpha[row], beta[row] = posterior.alpha, posterior.beta
+        return alpha, beta
 
     def semantic_scores(self, query_embedding: FloatArray) -> npt.NDArray[np.float64]:
         """Blended cosine similarity of a query to every article, in article order."""
