@@ -4,7 +4,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, tuple_, update
 
 from services.alert.alerts import ExampleMessage, SeriesKey, SpanRef
 from services.alert.buckets import BucketTally
@@ -46,37 +46,62 @@ class MessageRows:
     def add_to_open_buckets(
         self, tallies: Mapping[tuple[SeriesKey, datetime], BucketTally]
     ) -> None:
+        """Add a batch's tallies to their buckets: one read for them all, then one insert
+        and one update statement, however many series the batch touched."""
         table = schema.open_buckets
+        stored = self._open_bucket_rows(list(tallies))
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for (key, bucket_start), tally in tallies.items():
-            where = (
-                table.c.topic == key.topic,
-                table.c.channel == key.channel,
-                table.c.bucket_start == bucket_start,
-            )
-            row = self._connection.execute(select(table).where(*where)).first()
+            row = stored.get((key.topic, key.channel, bucket_start))
             if row is None:
-                self._connection.execute(
-                    insert(table).values(
-                        topic=key.topic,
-                        channel=key.channel,
-                        bucket_start=bucket_start,
-                        negative_count=tally.negative,
-                        total_count=tally.total,
+                inserts.append(
+                    {
+                        "topic": key.topic,
+                        "channel": key.channel,
+                        "bucket_start": bucket_start,
+                        "negative_count": tally.negative,
+                        "total_count": tally.total,
                         **examples_values(tally.examples),
-                    )
+                    }
                 )
                 continue
-            merged = _tally_from_row(row._mapping)
+            merged = _tally_from_row(row)
             merged.merge(tally)
-            self._connection.execute(
-                update(table)
-                .where(*where)
-                .values(
-                    negative_count=merged.negative,
-                    total_count=merged.total,
+            updates.append(
+                {
+                    "key_topic": key.topic,
+                    "key_channel": key.channel,
+                    "key_bucket_start": bucket_start,
+                    "negative_count": merged.negative,
+                    "total_count": merged.total,
                     **examples_values(merged.examples),
-                )
+                }
             )
+        if inserts:
+            self._connection.execute(insert(table), inserts)
+        if updates:
+            self._connection.execute(
+                update(table).where(
+                    table.c.topic == bindparam("key_topic"),
+                    table.c.channel == bindparam("key_channel"),
+                    table.c.bucket_start == bindparam("key_bucket_start"),
+                ),
+                updates,
+            )
+
+    def _open_bucket_rows(
+        self, keys: Sequence[tuple[SeriesKey, datetime]]
+    ) -> dict[tuple[str, str, datetime], RowMapping]:
+        table = schema.open_buckets
+        columns = tuple_(table.c.topic, table.c.channel, table.c.bucket_start)
+        found: dict[tuple[str, str, datetime], RowMapping] = {}
+        per_chunk = _IN_CHUNK // 3  # three bound parameters per key
+        for start in range(0, len(keys), per_chunk):
+            chunk = [(key.topic, key.channel, at) for key, at in keys[start : start + per_chunk]]
+            for row in self._connection.execute(select(table).where(columns.in_(chunk))):
+                found[(row.topic, row.channel, row.bucket_start)] = row._mapping
+        return found
 
     def open_buckets_through(
         self, key: SeriesKey, last_start: datetime

@@ -58,3 +58,18 @@ def test_series_are_counted_apart(pipeline: Pipeline) -> None:
 
     assert [t.total for t in _open_counts(pipeline).values()] == [2]
     assert [t.negative for t in _open_counts(pipeline, email).values()] == [2]
+
+
+def test_one_batch_adds_to_open_buckets_and_opens_new_ones(pipeline: Pipeline) -> None:
+    email = SeriesKey(CARD.topic, "email")
+    pipeline.count(pipeline.observations(negatives=1, total=3))
+
+    both = pipeline.observations(negatives=2, total=4) + pipeline.observations(
+        negatives=1, total=1, series=email
+    )
+    pipeline.count(both)
+
+    (card,) = _open_counts(pipeline).values()
+    (by_email,) = _open_counts(pipeline, email).values()
+    assert (card.negative, card.total) == (3, 7)
+    assert (by_email.negative, by_email.total) == (1, 1)
