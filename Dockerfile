@@ -210,7 +210,7 @@ ENTRYPOINT ["python", "-m", "services.alert"]
 FROM runtime-ml AS classify
 COPY services/__init__.py /app/services/__init__.py
 COPY services/classify /app/services/classify
-# Only the serving bundle (v5) is baked in; earlier versions stay in the repo.
+# The serving bundle, the only one in the repo; training/ is never in an image.
 COPY models/classify/v5 /app/models/classify/v5
 # Its int8 ONNX model too, built here (TensorFlow runs once, in this step's subprocess): pods
 # then load it with ONNX Runtime alone, start in seconds, never import TensorFlow and keep a
@@ -250,7 +250,7 @@ ENTRYPOINT ["python", "-m", "services.recommend"]
 FROM runtime-ml-cuda AS classify-cuda
 COPY services/__init__.py /app/services/__init__.py
 COPY services/classify /app/services/classify
-# Only the serving bundle (v5) is baked in; earlier versions stay in the repo.
+# The serving bundle; training/ is never in an image.
 COPY models/classify/v5 /app/models/classify/v5
 ENV CLASSIFY_GRPC_HOST=0.0.0.0
 EXPOSE 50052 9102

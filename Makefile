@@ -77,7 +77,7 @@ lint: $(VENV)/.deps
 	$(BIN)/ruff format --check .
 
 typecheck: install $(LOADTEST_VENV)/.deps
-	$(BIN)/mypy servicekit services gateway textencoder benchmarks local reliability tests docs/examples observability loadtests/run.py
+	$(BIN)/mypy servicekit services gateway textencoder training benchmarks local reliability tests docs/examples observability loadtests/run.py
 	$(BIN)/mypy --python-executable $(LOADTEST_VENV)/bin/python loadtests/locustfile.py  # Locust's own venv
 
 # ---- the web console's browser tests (tests/browser) ----
@@ -108,23 +108,19 @@ console-screenshots: install browser-deps ## rerun the console's two flows and w
 # ---- models: training and evaluation (each prints one JSON object as its last line) ----
 DATA_DIR ?= ../shared/datasets
 
-train: install ## fine-tune classify on DATA_DIR (~55 min, 2 cores): models/classify/v5
-	nice $(BIN)/python -m services.classify.training --data-dir $(DATA_DIR) --version v5 \
-	  --sentiment-train-size 0 --sentiment-epochs 2 --evaluations 3 --output build/classify/v5-finetuned
-	nice $(BIN)/python -m services.classify.training.add_exemplars --data-dir $(DATA_DIR) \
-	  --bundle build/classify/v5-finetuned --tasks intent --version v5 --output build/classify/v5-exemplars
-	nice $(BIN)/python -m services.classify.training.add_ngrams --data-dir $(DATA_DIR) \
-	  --bundle build/classify/v5-exemplars --version v5
+train: install ## fine-tune classify on DATA_DIR, then its exemplars and n-grams (~55 min, 2 cores): models/classify/v5
+	nice $(BIN)/python -m training.classify --data-dir $(DATA_DIR) --version v5 \
+	  --sentiment-train-size 0 --sentiment-epochs 2 --evaluations 3 --exemplar-tasks intent
 
 eval-intent: install ## score intent on a text,category CSV: make eval-intent FILE=...
-	$(BIN)/python -m services.classify.evaluate --csv $(FILE)
+	$(BIN)/python -m training.classify.evaluate --csv $(FILE)
 
 eval-sentiment: install ## score sentiment on a TweetEval pair: make eval-sentiment TEXT=... LABELS=...
-	$(BIN)/python -m services.classify.evaluate --text $(TEXT) --labels $(LABELS)
+	$(BIN)/python -m training.classify.evaluate --text $(TEXT) --labels $(LABELS)
 
 .PHONY: eval-explain
 eval-explain: install ## deletion test of explanations: make eval-explain FILE=... [TASK=sentiment]
-	nice $(BIN)/python -m services.classify.evaluate_explanations --csv $(FILE) --task $(or $(TASK),intent)
+	nice $(BIN)/python -m training.classify.evaluate_explanations --csv $(FILE) --task $(or $(TASK),intent)
 
 eval-recommend: install ## hit@1/hit@3 of recommend on a text,category CSV: make eval-recommend FILE=...
 	$(BIN)/python -m services.recommend.evaluate $(FILE)

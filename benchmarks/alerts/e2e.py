@@ -44,7 +44,7 @@ from services.alert.detection.series_monitor import SeriesMonitor
 from services.alert.settings import AlertSettings
 from services.classify.main import build_engine
 from services.classify.settings import ClassifySettings
-from services.classify.training.fit import stratified_split
+from training.classify.fit import stratified_split
 
 # Topics with traffic, each (intent, messages per minute on average, true negative share).
 TOPICS = (

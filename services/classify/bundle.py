@@ -1,30 +1,30 @@
 """Versioned model bundle: `models/classify/<version>/`.
 
-    heads.safetensors   sentiment + intent softmax heads (kernel, bias, temperature)
+    manifest.json       version, encoder name + sha256 of its safetensors, created_at, the
+                        adapters' fingerprint, and each task's pipeline: its components with
+                        their shares and settings (temperatures, k, ...) and files' sha256
     labels.json         {"sentiment": [...], "intent": [...]} in logit order
-    manifest.json       version, encoder name + sha256 of its safetensors, created_at
+    heads.safetensors   each task's softmax head: kernel and bias
+    adapters.safetensors  optional: fine-tuning deltas of the encoder, LoRA pairs plus
+                        bias/LayerNorm shifts (`textencoder.EncoderAdapters`), a few MB
+    <task>_exemplars.safetensors, <task>_ngrams.safetensors
+                        the files of a pipeline's exemplar votes (4-bit vectors) and n-gram
+                        model (int8 weights), when its manifest lists them
     metrics.json        measured metrics of this version (written by training)
     MODEL_CARD.md       data sources and licences, how it was trained, metrics
-    adapters.safetensors  optional (v2+): fine-tuning deltas of the encoder, LoRA pairs plus
-                        bias/LayerNorm shifts (`textencoder.EncoderAdapters`), a few MB
-    intent_exemplars.safetensors, sentiment_exemplars.safetensors
-                        optional (v3+): a head's nearest-neighbour memory of its training
-                        messages (`ExemplarIndex`), 4-bit vectors, a few MB each
-    sentiment_ngrams.safetensors
-                        optional (v4+): a linear model on hashed word and character n-grams
-                        (`NgramModel`), blended into the sentiment distribution, ~2.5 MB
 
-The heads only make sense on top of the exact encoder weights they were trained against, so
-`load_bundle` refuses a bundle whose recorded encoder checksum differs from the encoder on disk.
-A bundle with adapters still pins the *base* encoder's checksum; `ClassificationEngine` merges
-the adapters into that encoder's kernels once, at construction (W += scale * A @ B), so serving
-runs the plain encoder graph at unchanged speed. Without the file the encoder stays frozen.
+The manifest is the one description of what is served; `load_bundle` builds each task's
+`TaskPipeline` from it and checks every file it names against its sha256. The heads only make
+sense on top of the exact encoder weights they were trained against, so `load_bundle` refuses
+a bundle whose recorded encoder checksum differs from the encoder on disk. A bundle with
+adapters pins the *base* encoder's checksum; the engine merges the adapters into that
+encoder's kernels once (W += scale * A @ B), so serving runs the plain encoder graph.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,15 @@ import numpy.typing as npt
 from safetensors.numpy import load_file, save_file
 
 from services.classify.exemplars import ExemplarIndex, ExemplarIndexError
+from services.classify.head import HeadError, SoftmaxHead
 from services.classify.ngrams import NgramModel, NgramModelError
+from services.classify.pipeline import (
+    Component,
+    PipelineError,
+    TaskPipeline,
+    Weighted,
+    component_kind,
+)
 from textencoder.adapters import AdapterError, EncoderAdapters
 from textencoder.tokens import DEFAULT_MODEL_NAME, WEIGHTS_FILE, default_model_dir, file_sha256
 
@@ -45,10 +53,13 @@ MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.json"
 MODEL_CARD_FILE = "MODEL_CARD.md"
 ADAPTERS_FILE = "adapters.safetensors"
-HEAD_NAMES = ("sentiment", "intent")
-EXEMPLAR_FILES = {name: f"{name}_exemplars.safetensors" for name in HEAD_NAMES}
-SENTIMENT_NGRAMS_FILE = "sentiment_ngrams.safetensors"
+TASKS = ("sentiment", "intent")
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
+# The file of a component that has one, by task: e.g. intent_exemplars.safetensors.
+COMPONENT_FILES = {
+    "exemplar_votes": "{task}_exemplars.safetensors",
+    "ngrams": "{task}_ngrams.safetensors",
+}
 
 
 class BundleError(RuntimeError):
@@ -60,81 +71,15 @@ class EncoderMismatch(BundleError):
 
 
 @dataclass(frozen=True, eq=False)
-class SoftmaxHead:
-    """A linear layer on the sentence embedding, softmax with a fitted temperature."""
-
-    labels: tuple[str, ...]
-    kernel: npt.NDArray[np.float32]  # (dim, n_labels)
-    bias: npt.NDArray[np.float32]  # (n_labels,)
-    temperature: float = 1.0
-
-    def __post_init__(self) -> None:
-        n = len(self.labels)
-        if self.kernel.ndim != 2 or self.kernel.shape[1] != n or self.bias.shape != (n,):
-            raise BundleError(
-                f"head shapes {self.kernel.shape}/{self.bias.shape} do not fit {n} labels"
-            )
-        if not self.temperature > 0:
-            raise BundleError(f"temperature must be > 0, got {self.temperature}")
-
-    def logits(self, embeddings: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        return np.asarray(embeddings @ self.kernel + self.bias, dtype=np.float32)
-
-    def probabilities(self, embeddings: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        return softmax(self.logits(embeddings) / np.float32(self.temperature))
-
-
-def softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return np.asarray(exp / exp.sum(axis=-1, keepdims=True), dtype=np.float32)
-
-
-@dataclass(frozen=True, eq=False)
 class ModelBundle:
     version: str
     encoder_name: str
     encoder_sha256: str
-    sentiment: SoftmaxHead
-    intent: SoftmaxHead
+    sentiment: TaskPipeline
+    intent: TaskPipeline
     created_at: str
     metrics: Mapping[str, Any]
     adapters: EncoderAdapters | None = None  # None: the heads sit on the frozen base encoder
-    # A head without exemplars decides alone.
-    sentiment_exemplars: ExemplarIndex | None = None
-    intent_exemplars: ExemplarIndex | None = None
-    sentiment_ngrams: NgramModel | None = None  # None: the encoder decides sentiment alone
-
-    def sentiment_probabilities(
-        self,
-        logits: npt.NDArray[np.float32],
-        vectors: npt.NDArray[np.float32],
-        texts: Sequence[str],
-    ) -> npt.NDArray[np.float32]:
-        """Calibrated sentiment distribution: the head's, blended with exemplar votes if any,
-        then with the n-gram model's if any."""
-        probabilities = _blended(self.sentiment, self.sentiment_exemplars, logits, vectors)
-        if self.sentiment_ngrams is None:
-            return probabilities
-        return self.sentiment_ngrams.blend(probabilities, texts)
-
-    def intent_probabilities(
-        self, logits: npt.NDArray[np.float32], vectors: npt.NDArray[np.float32]
-    ) -> npt.NDArray[np.float32]:
-        """Calibrated intent distribution: the head's, blended with exemplar votes if any."""
-        return _blended(self.intent, self.intent_exemplars, logits, vectors)
-
-
-def _blended(
-    head: SoftmaxHead,
-    exemplars: ExemplarIndex | None,
-    logits: npt.NDArray[np.float32],
-    vectors: npt.NDArray[np.float32],
-) -> npt.NDArray[np.float32]:
-    probabilities = softmax(logits / np.float32(head.temperature))
-    if exemplars is None:
-        return probabilities
-    return exemplars.blend(probabilities, vectors)
 
 
 def load_bundle(path: Path | str, *, encoder_dir: Path | str | None = None) -> ModelBundle:
@@ -155,6 +100,7 @@ def load_bundle(path: Path | str, *, encoder_dir: Path | str | None = None) -> M
         encoder_name = str(manifest["encoder"]["name"])
         expected_sha = str(manifest["encoder"]["sha256"])
         created_at = str(manifest["created_at"])
+        pipelines = {task: list(manifest["pipelines"][task]) for task in TASKS}
     except (KeyError, TypeError) as e:
         raise BundleError(f"{root / MANIFEST_FILE} lacks field {e}") from e
 
@@ -168,23 +114,17 @@ def load_bundle(path: Path | str, *, encoder_dir: Path | str | None = None) -> M
             f"but {weights} has sha256={actual_sha}; retrain the bundle or install that encoder"
         )
 
-    adapters = _adapters(root, manifest)
-    tensors = load_file(str(root / HEADS_FILE))
-    heads = {name: _head(tensors, name, labels) for name in HEAD_NAMES}
-    exemplars = {name: _exemplars(root, manifest, name, heads[name]) for name in HEAD_NAMES}
-    ngrams = _sentiment_ngrams(root, manifest, heads["sentiment"])
+    heads = load_file(str(root / HEADS_FILE))
+    built = {task: _pipeline(root, task, pipelines[task], heads, labels) for task in TASKS}
     return ModelBundle(
         version=version,
         encoder_name=encoder_name,
         encoder_sha256=expected_sha,
-        sentiment=heads["sentiment"],
-        intent=heads["intent"],
+        sentiment=built["sentiment"],
+        intent=built["intent"],
         created_at=created_at,
         metrics=metrics,
-        adapters=adapters,
-        sentiment_exemplars=exemplars["sentiment"],
-        intent_exemplars=exemplars["intent"],
-        sentiment_ngrams=ngrams,
+        adapters=_adapters(root, manifest),
     )
 
 
@@ -194,31 +134,30 @@ def save_bundle(
     version: str,
     encoder_name: str,
     encoder_sha256: str,
-    sentiment: SoftmaxHead,
-    intent: SoftmaxHead,
+    sentiment: TaskPipeline,
+    intent: TaskPipeline,
     metrics: Mapping[str, Any] | None = None,
     model_card: str | None = None,
-    created_at: datetime | None = None,
+    created_at: datetime | str | None = None,
     adapters: EncoderAdapters | None = None,
-    sentiment_exemplars: ExemplarIndex | None = None,
-    intent_exemplars: ExemplarIndex | None = None,
-    sentiment_ngrams: NgramModel | None = None,
 ) -> Path:
     """Write a bundle directory (created if needed) and return its path."""
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
+    pipelines = {"sentiment": sentiment, "intent": intent}
     tensors: dict[str, npt.NDArray[Any]] = {}
-    for name, head in (("sentiment", sentiment), ("intent", intent)):
-        tensors[f"{name}.kernel"] = np.ascontiguousarray(head.kernel, dtype=np.float32)
-        tensors[f"{name}.bias"] = np.ascontiguousarray(head.bias, dtype=np.float32)
-        tensors[f"{name}.temperature"] = np.asarray([head.temperature], dtype=np.float32)
+    for task, pipeline in pipelines.items():
+        tensors[f"{task}.kernel"] = np.ascontiguousarray(pipeline.head.kernel, dtype=np.float32)
+        tensors[f"{task}.bias"] = np.ascontiguousarray(pipeline.head.bias, dtype=np.float32)
     save_file(tensors, str(root / HEADS_FILE), metadata={"version": version})
-    labels = {"sentiment": list(sentiment.labels), "intent": list(intent.labels)}
-    _write_json(root / LABELS_FILE, labels)
+    _write_json(root / LABELS_FILE, {task: list(p.labels) for task, p in pipelines.items()})
+    if isinstance(created_at, datetime) or created_at is None:
+        created_at = (created_at or datetime.now(UTC)).isoformat(timespec="seconds")
     manifest: dict[str, Any] = {
         "version": version,
         "encoder": {"name": encoder_name or DEFAULT_MODEL_NAME, "sha256": encoder_sha256},
-        "created_at": (created_at or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "created_at": created_at,
+        "pipelines": {task: _save_pipeline(root, task, p) for task, p in pipelines.items()},
     }
     if adapters is not None:
         adapters.save(root / ADAPTERS_FILE)
@@ -228,26 +167,109 @@ def save_bundle(
             "scale": adapters.scale,
             "sha256": adapters.sha256,
         }
-    elif (root / ADAPTERS_FILE).exists():
-        (root / ADAPTERS_FILE).unlink()  # a stale file would change what the bundle means
-    parts: dict[str, tuple[str, ExemplarIndex | NgramModel | None]] = {
-        "sentiment_exemplars": (EXEMPLAR_FILES["sentiment"], sentiment_exemplars),
-        "intent_exemplars": (EXEMPLAR_FILES["intent"], intent_exemplars),
-        "sentiment_ngrams": (SENTIMENT_NGRAMS_FILE, sentiment_ngrams),
-    }
-    for key, (filename, part) in parts.items():
-        path = root / filename
-        if part is None:
-            path.unlink(missing_ok=True)  # a stale file would change what the bundle means
-            continue
-        part.save(path)
-        manifest[key] = {"file": filename, **part.summary(), "sha256": file_sha256(path)}
+    else:
+        (root / ADAPTERS_FILE).unlink(missing_ok=True)  # a stale file would mislead a reader
     _write_json(root / MANIFEST_FILE, manifest)
     if metrics is not None:
         _write_json(root / METRICS_FILE, metrics)
     if model_card is not None:
         (root / MODEL_CARD_FILE).write_text(model_card, encoding="utf-8")
     return root
+
+
+def _save_pipeline(root: Path, task: str, pipeline: TaskPipeline) -> list[dict[str, Any]]:
+    """Each component's manifest entry; its file, if it has one, written next to it."""
+    entries: list[dict[str, Any]] = []
+    written: set[str] = set()
+    for part in pipeline.components:
+        component, kind = part.component, component_kind(part.component)
+        entry: dict[str, Any] = {"component": kind, "share": part.share}
+        if isinstance(component, ExemplarIndex | NgramModel):
+            filename = COMPONENT_FILES[kind].format(task=task)
+            component.save(root / filename)
+            entry |= {"file": filename, "sha256": file_sha256(root / filename)}
+            written.add(filename)
+        settings = component.settings()
+        # Every temperature is applied in float32: the shortest decimal of that float32 is
+        # the number served, and reads better than the float64 training fitted.
+        settings["temperature"] = float(str(np.float32(settings["temperature"])))
+        entries.append(entry | settings)
+    for pattern in COMPONENT_FILES.values():
+        stale = root / pattern.format(task=task)
+        if stale.name not in written:
+            stale.unlink(missing_ok=True)  # a stale file would mislead a reader
+    return entries
+
+
+def _pipeline(
+    root: Path,
+    task: str,
+    entries: list[Any],
+    heads: Mapping[str, npt.NDArray[Any]],
+    labels: Any,
+) -> TaskPipeline:
+    """The task's pipeline as its manifest entries declare it, each file checked."""
+    components: list[Weighted] = []
+    for entry in entries:
+        kind = entry.get("component") if isinstance(entry, Mapping) else None
+        if kind not in _BUILDERS:
+            raise BundleError(f"{task} pipeline: unknown component {kind!r}")
+        try:
+            component = _BUILDERS[kind](root, task, entry, heads, labels)
+            components.append(Weighted(float(entry["share"]), component))
+        except (KeyError, TypeError) as e:
+            raise BundleError(f"{task} pipeline entry {entry!r} lacks {e}") from e
+        except (ExemplarIndexError, NgramModelError, HeadError) as e:
+            raise BundleError(f"{task} {kind}: {e}") from e
+    try:
+        return TaskPipeline(tuple(components))
+    except PipelineError as e:
+        raise BundleError(f"{task} pipeline: {e}") from e
+
+
+def _softmax_head(
+    root: Path, task: str, entry: Mapping[str, Any], heads: Mapping[str, Any], labels: Any
+) -> SoftmaxHead:
+    return SoftmaxHead(
+        labels=tuple(str(x) for x in labels[task]),
+        kernel=heads[f"{task}.kernel"].astype(np.float32),
+        bias=heads[f"{task}.bias"].astype(np.float32),
+        temperature=float(entry["temperature"]),
+    )
+
+
+def _exemplar_votes(
+    root: Path, task: str, entry: Mapping[str, Any], heads: Mapping[str, Any], labels: Any
+) -> ExemplarIndex:
+    return ExemplarIndex.load(
+        _checked_file(root, entry),
+        k=int(entry["k"]),
+        temperature=float(entry["temperature"]),
+        balanced=bool(entry["balanced"]),
+    )
+
+
+def _ngrams(
+    root: Path, task: str, entry: Mapping[str, Any], heads: Mapping[str, Any], labels: Any
+) -> NgramModel:
+    return NgramModel.load(_checked_file(root, entry), temperature=float(entry["temperature"]))
+
+
+_BUILDERS: dict[str, Callable[..., Component]] = {
+    "softmax_head": _softmax_head,
+    "exemplar_votes": _exemplar_votes,
+    "ngrams": _ngrams,
+}
+
+
+def _checked_file(root: Path, entry: Mapping[str, Any]) -> Path:
+    """The component's file, which must match the sha256 its manifest entry records."""
+    path = root / str(entry["file"])
+    if not path.is_file():
+        raise BundleError(f"{root / MANIFEST_FILE} lists {path.name} but it is missing")
+    if file_sha256(path) != entry["sha256"]:
+        raise BundleError(f"{path} does not match the checksum in its manifest")
+    return path
 
 
 def _adapters(root: Path, manifest: Mapping[str, Any]) -> EncoderAdapters | None:
@@ -266,72 +288,6 @@ def _adapters(root: Path, manifest: Mapping[str, Any]) -> EncoderAdapters | None
     if expected is not None and expected != adapters.sha256:
         raise BundleError(f"{path} does not match the adapters fingerprint in its manifest")
     return adapters
-
-
-def _exemplars(
-    root: Path, manifest: Mapping[str, Any], name: str, head: SoftmaxHead
-) -> ExemplarIndex | None:
-    """A head's exemplars, checked against the manifest's checksum and the head's labels."""
-    what = f"{name} exemplars"
-    path = _part_file(root, manifest, f"{name}_exemplars", EXEMPLAR_FILES[name], what)
-    if path is None:
-        return None
-    try:
-        exemplars = ExemplarIndex.load(path)
-    except ExemplarIndexError as e:
-        raise BundleError(str(e)) from e
-    _check_label_count(what, exemplars.n_labels, head)
-    return exemplars
-
-
-def _sentiment_ngrams(
-    root: Path, manifest: Mapping[str, Any], head: SoftmaxHead
-) -> NgramModel | None:
-    """The sentiment n-gram model, checked against the manifest's checksum and the head."""
-    what = "sentiment n-grams"
-    path = _part_file(root, manifest, "sentiment_ngrams", SENTIMENT_NGRAMS_FILE, what)
-    if path is None:
-        return None
-    try:
-        model = NgramModel.load(path)
-    except NgramModelError as e:
-        raise BundleError(str(e)) from e
-    _check_label_count(what, model.n_labels, head)
-    return model
-
-
-def _part_file(
-    root: Path, manifest: Mapping[str, Any], key: str, filename: str, what: str
-) -> Path | None:
-    """An optional part's file, checked against its manifest entry (None: no such part)."""
-    recorded = manifest.get(key)
-    path = root / filename
-    if not path.is_file():
-        if recorded is not None:
-            raise BundleError(f"{root / MANIFEST_FILE} lists {what} but {path} is missing")
-        return None
-    expected = recorded.get("sha256") if isinstance(recorded, Mapping) else None
-    if expected is not None and expected != file_sha256(path):
-        raise BundleError(f"{path} does not match the {what} checksum in its manifest")
-    return path
-
-
-def _check_label_count(what: str, count: int, head: SoftmaxHead) -> None:
-    if count != len(head.labels):
-        raise BundleError(f"{what} score {count} labels, the head has {len(head.labels)}")
-
-
-def _head(tensors: Mapping[str, npt.NDArray[Any]], name: str, labels: Any) -> SoftmaxHead:
-    try:
-        names = tuple(str(x) for x in labels[name])
-        return SoftmaxHead(
-            labels=names,
-            kernel=tensors[f"{name}.kernel"].astype(np.float32),
-            bias=tensors[f"{name}.bias"].astype(np.float32),
-            temperature=float(tensors[f"{name}.temperature"][0]),
-        )
-    except (KeyError, TypeError) as e:
-        raise BundleError(f"bundle lacks {name} head data: {e}") from e
 
 
 def _read_json(path: Path) -> Any:

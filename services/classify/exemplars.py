@@ -5,9 +5,10 @@ other ("card not working" vs "virtual card not working"), and tweets carry senti
 single direction captures, where the closest labelled examples decide better. The bundle can
 therefore carry the fine-tuned encoder's vectors of its training messages; a label's vote is
 the softmax-weighted similarity of the k nearest of them (optionally divided by the label's
-share of the exemplars, for balanced recall), and the served distribution is a fixed blend of
-votes and head probabilities. k, the vote temperature, balancing and the blend weight are
-chosen on the validation split at training time (`services.classify.training.exemplars`).
+share of the exemplars, for balanced recall), and the votes take a fixed share of the served
+distribution (`services.classify.pipeline`). k, the vote temperature, balancing and the share
+are chosen on the validation split at training time (`training.classify.exemplars`) and
+declared in the bundle's manifest; the file holds the vectors and their labels.
 
 Stored as 4-bit codes, two per byte, each row scaled to its own peak (cosine to float32 ~0.98,
 no measured change in either head's held-out score against int8 storage): 16k messages take
@@ -16,6 +17,7 @@ no measured change in either head's held-out score against int8 storage): 16k me
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -39,7 +41,6 @@ class ExemplarIndex:
     n_labels: int
     k: int
     temperature: float  # of the softmax over the k similarities
-    weight: float  # share of the votes in the served distribution; the head gets the rest
     balanced: bool = False  # divide votes by each label's share of the exemplars
 
     def __post_init__(self) -> None:
@@ -50,8 +51,8 @@ class ExemplarIndex:
             raise ExemplarIndexError(f"exemplar labels outside 0..{self.n_labels - 1}")
         if not 1 <= self.k <= max(n, 1):
             raise ExemplarIndexError(f"k={self.k} needs 1 <= k <= {n} exemplars")
-        if not (self.temperature > 0 and 0.0 <= self.weight <= 1.0):
-            raise ExemplarIndexError(f"bad temperature {self.temperature} or weight {self.weight}")
+        if not self.temperature > 0:
+            raise ExemplarIndexError(f"temperature must be > 0, got {self.temperature}")
 
     def votes(self, queries: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """(m, n_labels) distribution: similarity-weighted votes of each query's k neighbours."""
@@ -72,30 +73,18 @@ class ExemplarIndex:
         counts = np.bincount(self.label_ids, minlength=self.n_labels).astype(np.float32)
         return np.asarray(np.maximum(counts, 1.0) / max(len(self.label_ids), 1), dtype=np.float32)
 
-    def blend(
-        self, head_probabilities: npt.NDArray[np.float32], queries: npt.NDArray[np.float32]
+    def distribution(
+        self, vectors: npt.NDArray[np.float32], texts: Sequence[str]
     ) -> npt.NDArray[np.float32]:
-        mixed = (1.0 - self.weight) * head_probabilities + self.weight * self.votes(queries)
-        return np.asarray(mixed, dtype=np.float32)
+        """The votes, as a pipeline component (texts are not read)."""
+        return self.votes(vectors)
 
-    def summary(self) -> dict[str, Any]:
-        """Size and settings, for the bundle's manifest."""
-        return {
-            "count": int(self.vectors.shape[0]),
-            "k": self.k,
-            "temperature": self.temperature,
-            "weight": self.weight,
-            "balanced": self.balanced,
-        }
+    def settings(self) -> dict[str, Any]:
+        """What the manifest declares of this index (its vectors go to the file)."""
+        return {"k": self.k, "temperature": self.temperature, "balanced": self.balanced}
 
     def save(self, path: Path) -> None:
-        metadata = {
-            "k": str(self.k),
-            "temperature": repr(self.temperature),
-            "weight": repr(self.weight),
-            "balanced": str(self.balanced),
-            "n_labels": str(self.n_labels),
-        }
+        metadata = {"n_labels": str(self.n_labels)}
         tensors: dict[str, npt.NDArray[Any]] = {
             "vectors_4bit": _pack_4bit(self.vectors),
             "label_ids": self.label_ids.astype(np.int16),
@@ -103,17 +92,17 @@ class ExemplarIndex:
         save_file(tensors, str(path), metadata=metadata)
 
     @classmethod
-    def load(cls, path: Path) -> ExemplarIndex:
+    def load(cls, path: Path, *, k: int, temperature: float, balanced: bool) -> ExemplarIndex:
+        """The stored vectors and labels, voting with the settings the manifest declares."""
         try:
             tensors, metadata = read_tensor_file(path)
             return cls(
                 vectors=_unpack_4bit(tensors["vectors_4bit"]),
                 label_ids=tensors["label_ids"].astype(np.int64),
                 n_labels=int(metadata["n_labels"]),
-                k=int(metadata["k"]),
-                temperature=float(metadata["temperature"]),
-                weight=float(metadata["weight"]),
-                balanced=metadata.get("balanced") == "True",
+                k=k,
+                temperature=temperature,
+                balanced=balanced,
             )
         except (KeyError, ValueError, OSError) as e:
             raise ExemplarIndexError(f"unreadable exemplar index {path}: {e}") from e

@@ -4,7 +4,7 @@ A message is split into WordPiece pieces with their character spans (`PieceToken
 piece can be removed from both inputs the served score reads: the token ids the encoder sees,
 and the text the sentiment n-gram model hashes (the piece's characters are cut out of it).
 Removing pieces this way is what the shipped method does, one piece at a time, and what the
-faithfulness evaluation (`services.classify.evaluate_explanations`) does with many at once.
+faithfulness evaluation (`training.classify.evaluate_explanations`) does with many at once.
 
 Methods (`ExplainMethod`); docs/classify-model.md has the measured comparison:
 
@@ -22,14 +22,22 @@ Methods (`ExplainMethod`); docs/classify-model.md has the measured comparison:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+import numpy.typing as npt
 from tokenizers import Tokenizer
 
+from services.classify.prediction import Prediction, TokenAttributions
+from textencoder.quantized import Int8Encoder
 from textencoder.tokens import TOKENIZER_FILE
+
+if TYPE_CHECKING:
+    from services.classify.gradients import GradientAttributions  # imports TensorFlow
+    from services.classify.model import ClassifyModel
 
 ExplainMethod = Literal["occlusion", "integrated_gradients", "gradient_x_input"]
 EXPLAIN_METHODS: tuple[ExplainMethod, ...] = (
@@ -37,6 +45,10 @@ EXPLAIN_METHODS: tuple[ExplainMethod, ...] = (
     "integrated_gradients",
     "gradient_x_input",
 )
+# Gradients keep every layer's activations: bound the rows (texts x steps) of a gradient pass.
+EXPLAIN_ROWS_PER_PASS = 16
+# Integrated gradients: midpoint steps from the zero word embedding to the message's.
+INTEGRATED_GRADIENT_STEPS = 8
 
 
 @dataclass(frozen=True)
@@ -104,3 +116,110 @@ class PieceTokenizer:
                 )
             )
         return out
+
+
+class Explainer:
+    """Predictions with per-piece attributions, by `method`, of what `model` serves."""
+
+    def __init__(self, model: ClassifyModel, method: ExplainMethod, *, max_batch: int) -> None:
+        if method not in EXPLAIN_METHODS:
+            raise ValueError(f"explain_method must be one of {EXPLAIN_METHODS}")
+        self.method = method
+        self._model = model
+        self._max_batch = max_batch
+        self._tokenizer = PieceTokenizer(model.tokens.model_dir, model.tokens.max_length)
+        self._gradients: GradientAttributions | None = None
+        if method != "occlusion":
+            if isinstance(model.encoder, Int8Encoder):
+                raise ValueError(
+                    "gradient explanations run on TensorFlow: give the engine a "
+                    "SentenceEncoder, not an Int8Encoder"
+                )
+            from services.classify.gradients import GradientAttributions
+
+            self._gradients = GradientAttributions(model.encoder, model.bundle)
+
+    def warm_up(self) -> None:
+        """Trace the gradient graph for every length bucket (occlusion traces nothing)."""
+        if self._gradients is None:
+            return
+        for width in self._model.tokens.length_buckets:
+            ids = np.zeros((1, width), dtype=np.int32)
+            ids[0, 0], ids[0, -1] = 101, 102
+            self._gradients.run(ids, np.ones_like(ids), np.zeros((1, 2), np.int32), self._steps)
+
+    def tracing_count(self) -> int:
+        return self._gradients.tracing_count() if self._gradients is not None else 0
+
+    def pieces(self, texts: Iterable[str]) -> list[Pieces]:
+        return self._tokenizer.pieces(texts)
+
+    def explain(self, texts: Sequence[str]) -> list[Prediction]:
+        pieces = self._tokenizer.pieces(texts)
+        if self._gradients is None:
+            return self._by_occlusion(pieces)
+        return self._by_gradients(self._gradients, pieces)
+
+    def _by_occlusion(self, pieces: Sequence[Pieces]) -> list[Prediction]:
+        """Weight of a piece: served probability of the served label, minus the same
+        probability with that piece removed (ids and characters). Positive: the piece pushes
+        towards the prediction."""
+        variants: list[Variant] = []
+        firsts: list[int] = []
+        for p in pieces:
+            firsts.append(len(variants))
+            variants.append(p.full())
+            variants.extend(p.without([i]) for i in p.content)
+        vectors, s_probs, i_probs = self._model.score_ids(
+            [v.ids for v in variants], [v.text for v in variants]
+        )
+        pairs = []
+        for p, first in zip(pieces, firsts, strict=True):
+            drops = slice(first + 1, first + 1 + len(p.content))
+            weights = []
+            for probs in (s_probs, i_probs):
+                label = int(probs[first].argmax())
+                weights.append(probs[first, label] - probs[drops, label])
+            pairs.append((self._token_weights(p, weights[0]), self._token_weights(p, weights[1])))
+        full = np.asarray(firsts)
+        return self._model.predictions(vectors[full], s_probs[full], i_probs[full], pairs)
+
+    @property
+    def _steps(self) -> int:
+        return INTEGRATED_GRADIENT_STEPS if self.method == "integrated_gradients" else 1
+
+    def _by_gradients(
+        self, gradients: GradientAttributions, pieces: Sequence[Pieces]
+    ) -> list[Prediction]:
+        """Gradient attributions of the head's logit for the served label (the exemplar votes
+        and n-grams that the served label also rests on are not differentiated)."""
+        vectors, s_probs, i_probs = self._model.score_ids(
+            [p.ids for p in pieces], [p.text for p in pieces]
+        )
+        targets = np.stack([s_probs.argmax(axis=1), i_probs.argmax(axis=1)], axis=1)
+        steps = self._steps
+        rows_per_pass = max(1, min(self._max_batch, EXPLAIN_ROWS_PER_PASS) // steps)
+        order = np.argsort([len(p.ids) for p in pieces], kind="stable")
+        pairs: list[tuple[TokenAttributions, TokenAttributions]] = [((), ())] * len(pieces)
+        for start in range(0, len(pieces), rows_per_pass):
+            rows = order[start : start + rows_per_pass]
+            batch = self._model.tokens.pad([pieces[i].ids for i in rows])
+            s_attr, i_attr = gradients.run(
+                batch.input_ids, batch.attention_mask, targets[rows].astype(np.int32), steps
+            )
+            for r, row in enumerate(rows):
+                content = list(pieces[row].content)
+                pairs[row] = (
+                    self._token_weights(pieces[row], s_attr[r, content]),
+                    self._token_weights(pieces[row], i_attr[r, content]),
+                )
+        return self._model.predictions(vectors, s_probs, i_probs, pairs)
+
+    def _token_weights(self, pieces: Pieces, weights: npt.NDArray[np.float32]) -> TokenAttributions:
+        """(piece, weight) per content piece, scaled so the absolute weights sum to 1."""
+        total = float(np.abs(weights).sum())
+        scale = 1.0 / total if total > 0 else 0.0
+        return tuple(
+            (self._model.tokens.id_to_token(pieces.ids[i]), float(w) * scale)
+            for i, w in zip(pieces.content, weights, strict=True)
+        )

@@ -31,7 +31,7 @@ class GradientAttributions:
 
     def __init__(self, encoder: SentenceEncoder, bundle: ModelBundle) -> None:
         self._encoder = encoder
-        heads = (bundle.sentiment, bundle.intent)
+        heads = (bundle.sentiment.head, bundle.intent.head)
         self._head_kernels = [tf.constant(h.kernel, dtype=tf.float32) for h in heads]
         self._head_biases = [tf.constant(h.bias, dtype=tf.float32) for h in heads]
         self._function = tf.function(self._graph, input_signature=_GRADIENT_SPECS)

@@ -11,7 +11,9 @@ space-separated token (padded with a space each side). Each bank is tf-idf weigh
 (sublinear tf) and L2-normalised. A whole micro-batch is hashed with numpy at once (FNV-1a
 with a murmur3 finaliser); per-gram Python would cost more than the rest of a request and hold
 the GIL the gRPC threads need. Weights are stored as int8 with one scale per label (~1.5 MB
-for 2 x 2**18 buckets, 3 labels). Training lives in `services.classify.training.ngrams`.
+for 2 x 2**18 buckets, 3 labels). The temperature and the model's share of the served
+distribution are declared in the bundle's manifest (`services.classify.pipeline`). Training
+lives in `training.classify.ngrams`.
 """
 
 from __future__ import annotations
@@ -112,7 +114,6 @@ class NgramModel:
     weights: npt.NDArray[np.float32]  # (featurizer.size, n_labels)
     bias: npt.NDArray[np.float32]  # (n_labels,)
     temperature: float  # fitted on held-out predictions, like the heads'
-    weight: float  # share of this model in the served distribution; the encoder gets the rest
 
     def __post_init__(self) -> None:
         size = self.featurizer.size
@@ -123,8 +124,8 @@ class NgramModel:
             )
         if self.bias.shape != (self.weights.shape[1],):
             raise NgramModelError(f"bias {self.bias.shape} for {self.weights.shape[1]} labels")
-        if not (self.temperature > 0 and 0.0 <= self.weight <= 1.0):
-            raise NgramModelError(f"bad temperature {self.temperature} or weight {self.weight}")
+        if not self.temperature > 0:
+            raise NgramModelError(f"temperature must be > 0, got {self.temperature}")
 
     @property
     def n_labels(self) -> int:
@@ -146,19 +147,15 @@ class NgramModel:
         exp = np.exp(scaled)
         return np.asarray(exp / exp.sum(axis=1, keepdims=True), dtype=np.float32)
 
-    def blend(
-        self, probabilities: npt.NDArray[np.float32], texts: Sequence[str]
+    def distribution(
+        self, vectors: npt.NDArray[np.float32], texts: Sequence[str]
     ) -> npt.NDArray[np.float32]:
-        mixed = (1.0 - self.weight) * probabilities + self.weight * self.probabilities(texts)
-        return np.asarray(mixed, dtype=np.float32)
+        """The model's distribution, as a pipeline component (vectors are not read)."""
+        return self.probabilities(texts)
 
-    def summary(self) -> dict[str, Any]:
-        """Size and settings, for the bundle's manifest."""
-        return {
-            "bits": self.featurizer.bits,
-            "temperature": self.temperature,
-            "weight": self.weight,
-        }
+    def settings(self) -> dict[str, Any]:
+        """What the manifest declares of this model (its weights go to the file)."""
+        return {"temperature": self.temperature}
 
     def save(self, path: Path) -> None:
         codes, scales = _int8(self.weights)
@@ -168,15 +165,12 @@ class NgramModel:
             "weight_scales": scales,
             "bias": self.bias.astype(np.float32),
         }
-        metadata = {
-            "bits": str(self.featurizer.bits),
-            "temperature": repr(self.temperature),
-            "weight": repr(self.weight),
-        }
+        metadata = {"bits": str(self.featurizer.bits)}
         save_file(tensors, str(path), metadata=metadata)
 
     @classmethod
-    def load(cls, path: Path) -> NgramModel:
+    def load(cls, path: Path, *, temperature: float) -> NgramModel:
+        """The stored model, at the temperature the manifest declares."""
         try:
             tensors, metadata = read_tensor_file(path)
             return cls(
@@ -184,8 +178,7 @@ class NgramModel:
                 idf=tensors["idf"].astype(np.float32),
                 weights=tensors["weights_int8"].astype(np.float32) * tensors["weight_scales"],
                 bias=tensors["bias"],
-                temperature=float(metadata["temperature"]),
-                weight=float(metadata["weight"]),
+                temperature=temperature,
             )
         except (KeyError, ValueError, OSError) as e:
             raise NgramModelError(f"unreadable n-gram model {path}: {e}") from e
@@ -199,7 +192,6 @@ class NgramModel:
             weights=codes.astype(np.float32) * scales,
             bias=self.bias,
             temperature=self.temperature,
-            weight=self.weight,
         )
 
 

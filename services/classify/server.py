@@ -6,12 +6,9 @@ from collections.abc import Sequence
 import grpc
 from carepulse.v1 import classify_pb2, classify_pb2_grpc
 
+from services.classify.batcher import BatcherOverloaded, DeadlineExpired
 from services.classify.conversions import to_classification, to_sentence_vector
-from services.classify.engine import (
-    ClassificationEngine,
-    DeadlineExpired,
-    EngineOverloaded,
-)
+from services.classify.engine import ClassificationEngine
 from services.classify.prediction import Prediction
 
 
@@ -63,7 +60,7 @@ class ClassifyServicer(classify_pb2_grpc.ClassifyServiceServicer):  # type: igno
         deadline = None if remaining is None else time.monotonic() + remaining
         try:
             return self._engine.classify(texts, explain=explain, deadline=deadline)
-        except EngineOverloaded as error:
+        except BatcherOverloaded as error:
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
         except DeadlineExpired as error:
             context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(error))

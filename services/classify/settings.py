@@ -25,7 +25,7 @@ class ClassifySettings(ServiceSettings):
     # Texts waiting for the model beyond which gRPC callers get RESOURCE_EXHAUSTED (the
     # gateway's 503 + Retry-After) instead of queueing past their deadline.
     max_queued_texts: int = Field(default=512, ge=1)
-    # engine.ForwardPath (mypy checks they match where main.py passes it; spelled out here so
+    # model.ForwardPath (mypy checks they match where main.py passes it; spelled out here so
     # that reading settings does not load TensorFlow). auto: int8 on a CPU, float on a GPU.
     forward: Literal["auto", "float", "int8"] = "auto"
     # Where the int8 path's ONNX model is kept, keyed by encoder and adapters

@@ -1,7 +1,7 @@
 """How far fine-tuning can take the MiniLM encoder on CarePulse's two tasks: a PyTorch probe.
 
 The served model is LoRA adapters trained in TensorFlow on 2 CPU cores within the time budget
-(`services.classify.training`). This probe asks what more epochs, all 47k tweets, a larger
+(`training.classify`). This probe asks what more epochs, all 47k tweets, a larger
 rank or a full fine-tune would buy, on the same splits, fast enough to try on a GPU:
 
     python -m benchmarks.classify.probe.export --data-dir ../shared/datasets --out DIR   # .venv

@@ -17,9 +17,9 @@ from safetensors.numpy import load_file, save_file
 from tokenizers import Tokenizer
 
 from services.classify.bundle import SENTIMENT_LABELS
-from services.classify.training.datasets import LabeledTexts
-from services.classify.training.train import Splits, TrainingConfig, load_splits
 from textencoder.tokens import TOKENIZER_FILE, WEIGHTS_FILE, default_model_dir
+from training.classify.datasets import LabeledTexts
+from training.classify.train import Splits, TrainingConfig, load_splits
 
 V4_TWEETS = 16_000  # the served bundle's tweet subset (train + validation)
 SPECIAL_IDS = (0, 100, 101, 102, 103)  # [PAD] [UNK] [CLS] [SEP] [MASK]

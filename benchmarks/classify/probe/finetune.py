@@ -26,7 +26,7 @@ import torch.nn.functional as F  # type: ignore[import-not-found]
 from safetensors.numpy import load_file
 from transformers import BertConfig, BertModel
 
-from services.classify.training.fit import FineTuneConfig
+from training.classify.fit import FineTuneConfig
 
 # The served recipe's adapted dense layers (fit.py needs only numpy, so it imports here).
 LORA_TARGETS = FineTuneConfig().targets

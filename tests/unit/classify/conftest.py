@@ -13,14 +13,10 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from services.classify.bundle import (
-    SENTIMENT_LABELS,
-    ModelBundle,
-    SoftmaxHead,
-    load_bundle,
-    save_bundle,
-)
+from services.classify.bundle import SENTIMENT_LABELS, ModelBundle, load_bundle, save_bundle
 from services.classify.engine import ClassificationEngine
+from services.classify.head import SoftmaxHead
+from services.classify.pipeline import TaskPipeline
 from services.classify.settings import ClassifySettings
 from textencoder import SentenceEncoder
 
@@ -42,9 +38,10 @@ def bundle_dir(encoder: SentenceEncoder, tmp_path_factory: pytest.TempPathFactor
     """A bundle with seeded random heads, pinned to the installed encoder."""
     rng = np.random.default_rng(7)
 
-    def head(labels: tuple[str, ...]) -> SoftmaxHead:
+    def head(labels: tuple[str, ...]) -> TaskPipeline:
         kernel = rng.normal(0.0, 1.0, (encoder.dim, len(labels))).astype(np.float32)
-        return SoftmaxHead(labels, kernel, np.zeros(len(labels), np.float32), temperature=0.5)
+        bias = np.zeros(len(labels), np.float32)
+        return TaskPipeline.head_only(SoftmaxHead(labels, kernel, bias, temperature=0.5))
 
     return save_bundle(
         tmp_path_factory.mktemp("bundle") / "test-v0",
@@ -79,7 +76,8 @@ def engine_under_load(
     behind it, as under load: the callers started inside the block are then merged into the
     next micro-batch (an idle engine would answer the first of them at once)."""
     holding, every_text_queued = threading.Event(), threading.Event()
-    run_batch = engine._run_batch
+    batcher = engine._batcher
+    run_batch = batcher._run_batch
 
     def held(batch: list[Any]) -> None:
         if not every_text_queued.is_set():
@@ -87,14 +85,14 @@ def engine_under_load(
             every_text_queued.wait(timeout=60)
         run_batch(batch)
 
-    monkeypatch.setattr(engine, "_run_batch", held)
+    monkeypatch.setattr(batcher, "_run_batch", held)
     busy = threading.Thread(target=engine.classify, args=(["the engine is busy with this"],))
     busy.start()
     holding.wait(timeout=60)
     deadline = time.monotonic() + 60
     try:
         yield
-        while engine._queued_texts < queued_texts and time.monotonic() < deadline:
+        while batcher.queued_items < queued_texts and time.monotonic() < deadline:
             time.sleep(0.005)
     finally:
         every_text_queued.set()

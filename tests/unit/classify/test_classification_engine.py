@@ -9,13 +9,9 @@ import pytest
 from pydantic import ValidationError
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from services.classify.batcher import BatcherNotRunning, BatcherOverloaded, DeadlineExpired
 from services.classify.bundle import SENTIMENT_LABELS, EncoderMismatch, ModelBundle, load_bundle
-from services.classify.engine import (
-    ClassificationEngine,
-    DeadlineExpired,
-    EngineNotRunning,
-    EngineOverloaded,
-)
+from services.classify.engine import ClassificationEngine
 from services.classify.prediction import Prediction
 from services.classify.settings import ClassifySettings
 from textencoder import SentenceEncoder
@@ -26,7 +22,7 @@ from .conftest import COMMITTED_BUNDLE, TEST_INTENTS, engine_under_load
 def test_engine_is_ready_only_after_start(bundle: ModelBundle, encoder: SentenceEncoder) -> None:
     engine = ClassificationEngine(bundle, encoder, max_batch=4)
     assert not engine.ready
-    with pytest.raises(EngineNotRunning):
+    with pytest.raises(BatcherNotRunning):
         engine.classify(["is anybody there?"])
     engine.start()
     try:
@@ -203,7 +199,7 @@ def test_close_rejects_new_requests(bundle: ModelBundle, encoder: SentenceEncode
     engine = ClassificationEngine(bundle, encoder, max_batch=4)
     engine.start()
     engine.close()
-    with pytest.raises(EngineNotRunning):
+    with pytest.raises(BatcherNotRunning):
         engine.classify(["anyone?"])
 
 
@@ -214,7 +210,7 @@ def test_callers_with_a_deadline_are_refused_beyond_the_queue_bound_and_others_w
     engine.start()
     try:
         texts = ["bound one", "bound two", "bound three"]
-        with pytest.raises(EngineOverloaded):
+        with pytest.raises(BatcherOverloaded):
             engine.classify(texts, deadline=time.monotonic() + 30)
         # The Kafka consumer passes no deadline: it queues, and Kafka holds the rest.
         assert len(engine.classify(texts)) == 3

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.classify.evaluation import evaluate, expected_calibration_error
+from training.classify.evaluation import evaluate, expected_calibration_error
 
 
 def test_metrics_on_a_hand_computed_example() -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from services.classify.evaluate import main
+from training.classify.evaluate import main
 
 from .conftest import COMMITTED_BUNDLE, DATA
 

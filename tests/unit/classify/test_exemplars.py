@@ -6,16 +6,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from services.classify.bundle import (
-    EXEMPLAR_FILES,
-    BundleError,
-    ModelBundle,
-    SoftmaxHead,
-    load_bundle,
-    save_bundle,
-)
+from services.classify.bundle import BundleError, ModelBundle, load_bundle, save_bundle
 from services.classify.exemplars import ExemplarIndex, ExemplarIndexError
-from services.classify.training.exemplars import build_exemplars
+from services.classify.head import SoftmaxHead
+from training.classify.exemplars import build_exemplars
 
 
 def unit(rows: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
@@ -34,20 +28,11 @@ def clustered(
 
 def test_votes_follow_the_nearest_exemplars_and_sum_to_one() -> None:
     vectors, labels = clustered(5, 3, seed=0)
-    index = ExemplarIndex(vectors, labels, n_labels=3, k=5, temperature=0.05, weight=1.0)
+    index = ExemplarIndex(vectors, labels, n_labels=3, k=5, temperature=0.05)
     votes = index.votes(vectors[[0, 7, 14]])
     np.testing.assert_allclose(votes.sum(axis=1), 1.0, atol=1e-6)
     assert list(votes.argmax(axis=1)) == [0, 1, 2]
     assert votes.max(axis=1).min() > 0.99  # k = cluster size: every neighbour agrees
-
-
-def test_blend_weight_shares_the_distribution_between_head_and_votes() -> None:
-    vectors, labels = clustered(4, 2, seed=1)
-    head = np.array([[0.9, 0.1]], dtype=np.float32)  # the head says label 0
-    query = vectors[[5]]  # a label-1 exemplar
-    for weight, expected in ((0.0, 0.1), (0.5, 0.55), (1.0, 1.0)):
-        index = ExemplarIndex(vectors, labels, n_labels=2, k=4, temperature=0.05, weight=weight)
-        assert index.blend(head, query)[0, 1] == pytest.approx(expected, abs=1e-3)
 
 
 def test_balanced_votes_undo_the_label_imbalance_of_the_exemplars() -> None:
@@ -56,19 +41,20 @@ def test_balanced_votes_undo_the_label_imbalance_of_the_exemplars() -> None:
     # One tight cluster: 9 exemplars labelled 0, 3 labelled 1, equally close to the query.
     vectors = unit(np.repeat(centre, 12, axis=0) + rng.normal(0, 1e-4, (12, 384)))
     labels = np.array([0] * 9 + [1] * 3)
-    plain = ExemplarIndex(vectors, labels, n_labels=2, k=12, temperature=1.0, weight=1.0)
-    balanced = ExemplarIndex(vectors, labels, 2, 12, 1.0, 1.0, balanced=True)
+    plain = ExemplarIndex(vectors, labels, n_labels=2, k=12, temperature=1.0)
+    balanced = ExemplarIndex(vectors, labels, 2, 12, 1.0, balanced=True)
     np.testing.assert_allclose(plain.votes(centre)[0], [0.75, 0.25], atol=1e-3)
     np.testing.assert_allclose(balanced.votes(centre)[0], [0.5, 0.5], atol=1e-3)
 
 
 def test_index_round_trips_through_4bit_storage(tmp_path: Path) -> None:
     vectors, labels = clustered(10, 4, seed=2)
-    index = ExemplarIndex(vectors, labels, 4, k=3, temperature=0.1, weight=0.5, balanced=True)
+    index = ExemplarIndex(vectors, labels, 4, k=3, temperature=0.1, balanced=True)
     index.save(tmp_path / "exemplars.safetensors")
-    loaded = ExemplarIndex.load(tmp_path / "exemplars.safetensors")
-    assert (loaded.k, loaded.temperature, loaded.weight, loaded.n_labels) == (3, 0.1, 0.5, 4)
-    assert loaded.balanced
+    loaded = ExemplarIndex.load(
+        tmp_path / "exemplars.safetensors", k=3, temperature=0.1, balanced=True
+    )
+    assert (loaded.k, loaded.temperature, loaded.n_labels, loaded.balanced) == (3, 0.1, 4, True)
     np.testing.assert_array_equal(loaded.label_ids, labels)
     assert np.min(np.sum(loaded.vectors * vectors, axis=1)) > 0.97
     np.testing.assert_allclose(np.linalg.norm(loaded.vectors, axis=1), 1.0, atol=1e-5)
@@ -78,11 +64,11 @@ def test_index_round_trips_through_4bit_storage(tmp_path: Path) -> None:
 def test_inconsistent_indexes_are_refused() -> None:
     vectors, labels = clustered(2, 2, seed=3)
     with pytest.raises(ExemplarIndexError, match="labels outside"):
-        ExemplarIndex(vectors, labels + 5, n_labels=2, k=1, temperature=0.1, weight=0.5)
+        ExemplarIndex(vectors, labels + 5, n_labels=2, k=1, temperature=0.1)
     with pytest.raises(ExemplarIndexError, match="k="):
-        ExemplarIndex(vectors, labels, n_labels=2, k=10, temperature=0.1, weight=0.5)
-    with pytest.raises(ExemplarIndexError, match="weight"):
-        ExemplarIndex(vectors, labels, n_labels=2, k=1, temperature=0.1, weight=1.5)
+        ExemplarIndex(vectors, labels, n_labels=2, k=10, temperature=0.1)
+    with pytest.raises(ExemplarIndexError, match="temperature"):
+        ExemplarIndex(vectors, labels, n_labels=2, k=1, temperature=0.0)
 
 
 def test_settings_are_chosen_on_validation_and_the_index_holds_train_and_val() -> None:
@@ -108,27 +94,26 @@ def test_bundle_serves_blended_intents_and_checks_the_exemplar_file(
 ) -> None:
     n_labels = len(bundle.intent.labels)
     vectors, labels = clustered(3, n_labels, seed=5)
-    exemplars = ExemplarIndex(vectors, labels, n_labels, k=3, temperature=0.05, weight=1.0)
+    exemplars = ExemplarIndex(vectors, labels, n_labels, k=3, temperature=0.05)
     path = save_bundle(
         tmp_path / "with-exemplars",
         version="test-knn",
         encoder_name=bundle.encoder_name,
         encoder_sha256=bundle.encoder_sha256,
         sentiment=bundle.sentiment,
-        intent=bundle.intent,
-        intent_exemplars=exemplars,
+        intent=bundle.intent.with_component(0.75, exemplars),
     )
     loaded = load_bundle(path)
-    assert loaded.intent_exemplars is not None
-    logits = bundle.intent.logits(vectors)
-    blended = loaded.intent_probabilities(logits, vectors)
+    assert loaded.intent.exemplars is not None
+    texts = [""] * len(vectors)
+    head = bundle.intent.probabilities(vectors, texts)
+    np.testing.assert_allclose(head, bundle.intent.head.probabilities(vectors))
+    blended = loaded.intent.probabilities(vectors, texts)
     assert list(blended.argmax(axis=1)) == list(labels)
-    np.testing.assert_allclose(
-        bundle.intent_probabilities(logits, vectors), bundle.intent.probabilities(vectors)
-    )
+    np.testing.assert_allclose(blended, 0.25 * head + 0.75 * exemplars.votes(vectors), atol=1e-6)
 
-    stored = path / EXEMPLAR_FILES["intent"]
-    ExemplarIndex(vectors[:-1], labels[:-1], n_labels, 2, 0.05, 1.0).save(stored)
+    stored = path / "intent_exemplars.safetensors"
+    ExemplarIndex(vectors[:-1], labels[:-1], n_labels, 2, 0.05).save(stored)
     with pytest.raises(BundleError, match="checksum"):
         load_bundle(path)
     stored.unlink()

@@ -5,14 +5,14 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from services.classify.evaluate_explanations import (
+from services.classify.explanations import Pieces, Variant
+from training.classify.evaluate_explanations import (
     DeletionScores,
     pieces_to_remove,
     report,
     score_text,
     top_positions,
 )
-from services.classify.explanations import Pieces, Variant
 
 KEY = 7  # the id whose presence decides the class
 

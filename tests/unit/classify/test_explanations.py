@@ -6,9 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.classify.bundle import SENTIMENT_LABELS, SoftmaxHead, load_bundle, save_bundle
+from services.classify.bundle import SENTIMENT_LABELS, load_bundle, save_bundle
 from services.classify.engine import ClassificationEngine
 from services.classify.explanations import Pieces
+from services.classify.head import SoftmaxHead
+from services.classify.pipeline import TaskPipeline
 from textencoder import SentenceEncoder
 
 # One word that decides the label, and three that say nothing about it.
@@ -40,8 +42,8 @@ def cancel_engine(
         version="cancel",
         encoder_name=encoder.name,
         encoder_sha256=encoder.weights_sha256,
-        sentiment=head(SENTIMENT_LABELS),
-        intent=head(("cancel_transfer", "other")),
+        sentiment=TaskPipeline.head_only(head(SENTIMENT_LABELS)),
+        intent=TaskPipeline.head_only(head(("cancel_transfer", "other"))),
     )
     engine = ClassificationEngine(load_bundle(path), encoder, max_batch=4)
     engine.start()

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.classify.training.finetune import (
+from training.classify.finetune import (
     WarmupLinearDecay,
     class_weights,
     length_bucketed_batches,

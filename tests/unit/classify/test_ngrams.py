@@ -8,23 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.classify.bundle import (
-    SENTIMENT_NGRAMS_FILE,
-    BundleError,
-    ModelBundle,
-    load_bundle,
-    save_bundle,
-)
+from services.classify.bundle import BundleError, ModelBundle, load_bundle, save_bundle
 from services.classify.engine import ClassificationEngine
 from services.classify.ngrams import NgramFeaturizer, NgramModel, NgramModelError
-from services.classify.training.ngrams import (
+from services.classify.pipeline import PipelineError
+from textencoder import SentenceEncoder
+from training.classify.ngrams import (
     NgramTrainingConfig,
     choose_blend,
     count_rows,
     fit_ngram_model,
     out_of_fold_logits,
 )
-from textencoder import SentenceEncoder
 
 SMALL = NgramFeaturizer(bits=10)
 QUICK = NgramTrainingConfig(bits=10, epochs=30, batch_size=16, learning_rate=0.05, c=10.0)
@@ -94,10 +89,10 @@ def test_rows_taken_out_of_order_keep_their_counts() -> None:
 
 
 def test_model_round_trips_through_int8_storage(trained: NgramModel, tmp_path: Path) -> None:
-    model = replace(trained, temperature=1.5, weight=0.4)
+    model = replace(trained, temperature=1.5)
     model.save(tmp_path / "ngrams.safetensors")
-    loaded = NgramModel.load(tmp_path / "ngrams.safetensors")
-    assert (loaded.featurizer, loaded.temperature, loaded.weight) == (SMALL, 1.5, 0.4)
+    loaded = NgramModel.load(tmp_path / "ngrams.safetensors", temperature=1.5)
+    assert (loaded.featurizer, loaded.temperature) == (SMALL, 1.5)
     texts = NEGATIVE + POSITIVE
     np.testing.assert_allclose(loaded.probabilities(texts), model.probabilities(texts), atol=0.01)
     np.testing.assert_array_equal(loaded.weights, model.stored().weights)
@@ -108,11 +103,11 @@ def test_model_round_trips_through_int8_storage(trained: NgramModel, tmp_path: P
 def test_inconsistent_models_are_refused(trained: NgramModel, tmp_path: Path) -> None:
     with pytest.raises(NgramModelError, match="buckets"):
         replace(trained, idf=trained.idf[:-1])
-    with pytest.raises(NgramModelError, match="weight"):
-        replace(trained, weight=1.5)
+    with pytest.raises(NgramModelError, match="temperature"):
+        replace(trained, temperature=0.0)
     (tmp_path / "bad.safetensors").write_bytes(b"not a model")
     with pytest.raises(NgramModelError, match="unreadable"):
-        NgramModel.load(tmp_path / "bad.safetensors")
+        NgramModel.load(tmp_path / "bad.safetensors", temperature=1.0)
 
 
 def test_out_of_fold_logits_never_come_from_a_model_that_saw_the_row() -> None:
@@ -152,7 +147,7 @@ def test_bundle_serves_the_ngram_blend_and_checks_its_file(
     bundle: ModelBundle, trained: NgramModel, tmp_path: Path
 ) -> None:
     three_labels = fit_ngram_model(
-        SMALL, count_rows(SMALL, ["a b", "c d", "e f"]), np.arange(3), 3, QUICK, weight=1.0
+        SMALL, count_rows(SMALL, ["a b", "c d", "e f"]), np.arange(3), 3, QUICK
     )
 
     def saved(name: str, ngrams: NgramModel) -> Path:
@@ -161,27 +156,26 @@ def test_bundle_serves_the_ngram_blend_and_checks_its_file(
             version="test-ngrams",
             encoder_name=bundle.encoder_name,
             encoder_sha256=bundle.encoder_sha256,
-            sentiment=bundle.sentiment,
+            sentiment=bundle.sentiment.with_component(1.0, ngrams),
             intent=bundle.intent,
-            sentiment_ngrams=ngrams,
         )
 
     path = saved("with-ngrams", three_labels)
     loaded = load_bundle(path)
-    assert loaded.sentiment_ngrams is not None
+    assert loaded.sentiment.ngrams is not None
     vectors = np.random.default_rng(2).normal(size=(2, 384)).astype(np.float32)
     texts = ["a b", "e f"]
-    blended = loaded.sentiment_probabilities(loaded.sentiment.logits(vectors), vectors, texts)
-    np.testing.assert_allclose(blended, loaded.sentiment_ngrams.probabilities(texts), atol=1e-6)
+    blended = loaded.sentiment.probabilities(vectors, texts)
+    np.testing.assert_allclose(blended, loaded.sentiment.ngrams.probabilities(texts), atol=1e-6)
 
-    (path / SENTIMENT_NGRAMS_FILE).write_bytes(b"tampered")
+    (path / "sentiment_ngrams.safetensors").write_bytes(b"tampered")
     with pytest.raises(BundleError, match="checksum"):
         load_bundle(path)
-    (path / SENTIMENT_NGRAMS_FILE).unlink()
+    (path / "sentiment_ngrams.safetensors").unlink()
     with pytest.raises(BundleError, match="missing"):
         load_bundle(path)
-    with pytest.raises(BundleError, match="labels"):
-        load_bundle(saved("two-labels", trained))  # trained on negative/positive only
+    with pytest.raises(PipelineError, match="labels"):
+        bundle.sentiment.with_component(0.5, trained)  # trained on negative/positive only
 
 
 def test_engine_blends_ngrams_into_plain_and_explained_sentiment(
@@ -190,10 +184,12 @@ def test_engine_blends_ngrams_into_plain_and_explained_sentiment(
     neutral = ["opens at nine", "the branch opens", "opens on monday", "it opens", "opens now"]
     texts = NEGATIVE + neutral + POSITIVE
     sentiment_only = fit_ngram_model(
-        SMALL, count_rows(SMALL, texts), np.repeat(np.arange(3), 5), 3, QUICK, weight=1.0
+        SMALL, count_rows(SMALL, texts), np.repeat(np.arange(3), 5), 3, QUICK
     )
     engine = ClassificationEngine(
-        replace(bundle, sentiment_ngrams=sentiment_only), encoder, max_batch=4
+        replace(bundle, sentiment=bundle.sentiment.with_component(1.0, sentiment_only)),
+        encoder,
+        max_batch=4,
     )
     engine.start()
     try:

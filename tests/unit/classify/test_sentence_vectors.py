@@ -11,7 +11,8 @@ import pytest
 from carepulse.v1 import classify_pb2
 
 from services.classify.bundle import ModelBundle, load_bundle
-from services.classify.engine import ClassificationEngine, encoder_id
+from services.classify.engine import ClassificationEngine
+from services.classify.model import encoder_id
 from services.classify.prediction import SentenceVector
 from services.classify.server import ClassifyServicer
 from textencoder import SentenceEncoder

@@ -5,12 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.classify.training.datasets import (
+from training.classify.datasets import (
     DatasetError,
     read_banking77_csv,
     read_tweeteval_pair,
 )
-from services.classify.training.fit import fit_temperature, stratified_split
+from training.classify.fit import fit_temperature, stratified_split
 
 from .conftest import DATA
 

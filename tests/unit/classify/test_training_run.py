@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from services.classify.bundle import SENTIMENT_LABELS, load_bundle
-from services.classify.training import add_exemplars, add_ngrams
-from services.classify.training.fit import HeadTrainingConfig
-from services.classify.training.train import TrainingConfig, run_training
+from training.classify import add_exemplars, add_ngrams
+from training.classify.fit import HeadTrainingConfig
+from training.classify.train import TrainingConfig, run_training
 
 INTENT_TEMPLATES = {
     "card_arrival": "my new card {} has still not arrived in the post",
@@ -97,7 +97,7 @@ def test_ngrams_are_chosen_on_the_tweets_the_bundle_never_saw(tmp_path: Path) ->
     target = tmp_path / "with-ngrams"
     bundle = load_bundle(target)
     assert bundle.version == "with-ngrams"
-    assert bundle.sentiment_ngrams is not None
+    assert bundle.sentiment.ngrams is not None
     metrics = json.loads((target / "metrics.json").read_text())
     assert metrics["sentiment_ngrams"]["chosen_on"] == "unseen"
     assert metrics["sentiment_ngrams"]["selection_size"] == 30
@@ -112,8 +112,8 @@ def test_a_bundle_fitted_on_every_tweet_chooses_its_ngram_blend_on_its_validatio
     out = train_tiny(tmp_path)
     add_exemplars.main(step_args(tmp_path, out, "intent-memory", "--tasks", "intent"))
     memory = load_bundle(tmp_path / "intent-memory")
-    assert memory.intent_exemplars is not None
-    assert memory.sentiment_exemplars is None
+    assert memory.intent.exemplars is not None
+    assert memory.sentiment.exemplars is None
 
     add_ngrams.main(step_args(tmp_path, tmp_path / "intent-memory", "with-ngrams"))
 
@@ -131,7 +131,7 @@ def test_ngrams_are_refused_when_every_tweet_is_inside_the_encoder_or_a_memory(
 ) -> None:
     out = train_tiny(tmp_path)
     add_exemplars.main(step_args(tmp_path, out, "both-memories"))
-    assert load_bundle(tmp_path / "both-memories").sentiment_exemplars is not None
+    assert load_bundle(tmp_path / "both-memories").sentiment.exemplars is not None
 
     with pytest.raises(SystemExit, match="exemplars hold its validation tweets"):
         add_ngrams.main(step_args(tmp_path, tmp_path / "both-memories", "x"))

@@ -1,1 +1,0 @@
-"""Reproducible training of the classify heads: `python -m services.classify.training --help`."""

@@ -1,0 +1,1 @@
+"""Training and evaluation of the models the services serve; never imported by a service."""

@@ -1,0 +1,1 @@
+"""Training and evaluation of classify's bundle: `python -m training.classify --help`."""
