@@ -7,6 +7,10 @@ the second stage and answers the callers, while the worker runs the first stage 
 micro-batch. Two stages, so a batch's slow part (e.g. a forward pass) overlaps the rest of the
 previous batch instead of leaving the cores idle in between.
 
+Requests with a deadline (someone is waiting: a chat) go ahead of those without (a stream,
+which has its own backpressure): a chat waits for the micro-batch in progress and for other
+chats, never for the stream's backlog.
+
 The batcher knows nothing of what the stages compute: a request is a list of items and a
 caller context, and the second stage returns one result per request.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -82,11 +87,14 @@ class MicroBatcher(Generic[Item, Context, Result, State]):
         self._max_wait_s = max_wait_ms / 1000.0
         self._max_queued_items = max_queued_items
         self._name = name
-        self._queue: queue.SimpleQueue[Request[Item, Context, Result] | None] = (
-            queue.SimpleQueue()  # None: stop
-        )
-        self._queued_items = 0  # waiting for the worker; guarded by _lock
+        # Waiting for the worker, by lane; guarded by _lock, whose condition wakes the worker.
+        self._urgent: deque[Request[Item, Context, Result]] = deque()  # with a deadline
+        self._bulk: deque[Request[Item, Context, Result]] = deque()  # without
+        self._queued_items = 0
+        self._urgent_items = 0
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._stopping = False  # the worker ends once both lanes are empty
         self._running = False
         self._closed = False
         self._worker: threading.Thread | None = None
@@ -121,7 +129,8 @@ class MicroBatcher(Generic[Item, Context, Result, State]):
             self._closed = True
             self._running = False
             worker = self._worker
-            self._queue.put(None)
+            self._stopping = True
+            self._arrived.notify()
         if worker is not None:
             worker.join()
         self._finisher.shutdown(wait=True)
@@ -131,22 +140,28 @@ class MicroBatcher(Generic[Item, Context, Result, State]):
     ) -> Result:
         """The second stage's result for these items; blocks until computed.
 
-        A caller with a `deadline` (time.monotonic()) is refused with BatcherOverloaded when
-        more than `max_queued_items` wait already, and its items are skipped (DeadlineExpired)
-        once the deadline has passed. Callers without one always queue.
+        A caller with a `deadline` (time.monotonic()) goes ahead of callers without one. It is
+        refused with BatcherOverloaded when more than `max_queued_items` items of callers with
+        a deadline would wait (the only ones it waits behind), and its items are skipped
+        (DeadlineExpired) once the deadline has passed. Callers without one always queue.
         """
         request: Request[Item, Context, Result] = Request(items, context, deadline)
         with self._lock:
             if not self._running:
                 raise BatcherNotRunning("call start() first" if not self._closed else "closed")
-            waiting = self._queued_items + len(items)
-            if deadline is not None and waiting > self._max_queued_items:
-                raise BatcherOverloaded(
-                    f"{self._queued_items} items are waiting; the batcher takes at most "
-                    f"{self._max_queued_items} from callers with a deadline"
-                )
-            self._queued_items = waiting
-            self._queue.put(request)
+            if deadline is not None:
+                waiting = self._urgent_items + len(items)
+                if waiting > self._max_queued_items:
+                    raise BatcherOverloaded(
+                        f"{self._urgent_items} items are waiting; the batcher takes at most "
+                        f"{self._max_queued_items} from callers with a deadline"
+                    )
+                self._urgent_items = waiting
+                self._urgent.append(request)
+            else:
+                self._bulk.append(request)
+            self._queued_items += len(items)
+            self._arrived.notify()
         return request.future.result()
 
     def _serve(self) -> None:
@@ -156,6 +171,8 @@ class MicroBatcher(Generic[Item, Context, Result, State]):
             # wait fills the next micro-batch (throughput). An idle batcher answers a lone
             # request at once, since waiting would only add latency; what is queued still joins.
             first, under_load, carry = carry, carry is not None, None
+            if first is not None and self._requeued_for_deadline(first):
+                first = None
             if first is None:
                 try:
                     first, under_load = self._take(block=False), True
@@ -185,15 +202,37 @@ class MicroBatcher(Generic[Item, Context, Result, State]):
             if stop:
                 return
 
+    def _requeued_for_deadline(self, carried: Request[Item, Context, Result]) -> bool:
+        """Put a carried request without a deadline back at the head of its lane when one
+        with a deadline waits: that one goes first."""
+        with self._lock:
+            if carried.deadline is not None or not self._urgent:
+                return False
+            self._bulk.appendleft(carried)
+            self._queued_items += len(carried.items)
+            return True
+
     def _take(
         self, timeout: float | None = None, *, block: bool = True
     ) -> Request[Item, Context, Result] | None:
-        """The next queued request (None: the stop sign); raises queue.Empty if none comes."""
-        item = self._queue.get(block=block, timeout=timeout)
-        if item is not None:
-            with self._lock:
-                self._queued_items -= len(item.items)
-        return item
+        """The next request, a deadline's first (None: stop, all done); raises queue.Empty if
+        none comes in time."""
+        give_up = None if timeout is None else time.monotonic() + timeout
+        with self._arrived:
+            while not (self._urgent or self._bulk):
+                if self._stopping:
+                    return None
+                remaining = None if give_up is None else give_up - time.monotonic()
+                if not block or (remaining is not None and remaining <= 0):
+                    raise queue.Empty
+                self._arrived.wait(remaining)
+            if self._urgent:
+                request = self._urgent.popleft()
+                self._urgent_items -= len(request.items)
+            else:
+                request = self._bulk.popleft()
+            self._queued_items -= len(request.items)
+            return request
 
     def _run_batch(self, batch: Batch[Item, Context, Result]) -> None:
         """First stage here, on the worker; second stage and answers on the finisher."""

@@ -153,10 +153,11 @@ class ClassificationEngine:
     ) -> list[Prediction]:
         """Predictions in the order of `texts`. Thread-safe; blocks until computed.
 
-        A caller with a `deadline` (time.monotonic()) is a request someone waits for: it is
-        refused with BatcherOverloaded when more than `max_queued_texts` wait already, and its
-        texts are skipped (DeadlineExpired) once the deadline has passed. Callers without one
-        (the Kafka consumer, which has its own backpressure) always queue.
+        A caller with a `deadline` (time.monotonic()) is a request someone waits for: it goes
+        ahead of callers without one, is refused with BatcherOverloaded when more than
+        `max_queued_texts` texts of such callers wait already, and its texts are skipped
+        (DeadlineExpired) once the deadline has passed. Callers without one (the Kafka
+        consumer, which has its own backpressure) always queue, behind them.
         """
         with spans.classifying(len(texts), explain, self.model_version) as span:
             keys = [text_key(t) for t in texts]

@@ -106,3 +106,46 @@ def test_submitting_outside_start_and_close_is_refused() -> None:
     subject.close()
     with pytest.raises(BatcherNotRunning):
         subject.submit([1], "late")
+
+
+class SteppedStages(DoublingStages):
+    """Records each micro-batch as its first stage starts, then waits for a step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps = threading.Semaphore(0)
+
+    def first(self, batch: Batch) -> dict[str, list[int]]:
+        self.batches.append([request.context for request in batch])
+        self.steps.acquire(timeout=30)
+        return {request.context: [2 * item for item in request.items] for request in batch}
+
+
+def _until(condition: Any) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+
+
+def test_callers_with_a_deadline_go_ahead_of_the_stream() -> None:
+    stages = SteppedStages()
+    subject = batcher(stages, max_batch=4)
+    subject.start()
+    try:
+        with ThreadPoolExecutor(4) as callers:
+            calls = [callers.submit(subject.submit, [0], "first")]
+            _until(lambda: len(stages.batches) == 1)
+            calls += [callers.submit(subject.submit, [1, 2, 3], s) for s in ("s1", "s2")]
+            _until(lambda: subject.queued_items == 6)
+            stages.steps.release()  # s1 runs next; s2 does not fit beside it and is carried
+            _until(lambda: len(stages.batches) == 2)
+            chat = callers.submit(subject.submit, [8, 9], "chat", deadline=time.monotonic() + 30)
+            _until(lambda: subject.queued_items == 2)
+            stages.steps.release(10)
+            assert chat.result(timeout=30) == ("chat", [16, 18])
+            assert [call.result(timeout=30)[0] for call in calls] == ["first", "s1", "s2"]
+    finally:
+        subject.close()
+    # The stream's carried request went back behind the chat.
+    assert stages.batches == [["first"], ["s1"], ["chat"], ["s2"]]
