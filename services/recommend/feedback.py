@@ -65,10 +65,6 @@ DEFAULT_PRIOR = BetaPosterior(alpha=2.0, beta=2.0)
 # and is refused, never counted twice.
 _VOTE_RETENTION_MARGIN = timedelta(days=1)
 
-# Rows per INSERT when a batch is recorded: well within SQLite's and PostgreSQL's limits on
-# bound parameters (5 per row).
-_ROWS_PER_STATEMENT = 500
-
 
 class UnsupportedDatabase(RuntimeError):
     """The engine's dialect is neither SQLite nor PostgreSQL."""
@@ -197,16 +193,16 @@ class FeedbackStore:
                             "served_at": at,
                         },
                     )
-            values = list(rows.values())
-            for start in range(0, len(values), _ROWS_PER_STATEMENT):
+            if rows:
+                # One cached statement run over every row (SQLAlchemy's "insertmanyvalues"
+                # sends them in pages); RETURNING, not rowcount: drivers need not report
+                # rowcount for an INSERT (psycopg 3 under SQLAlchemy 2.1 reports -1), but a row
+                # comes back only if this statement inserted it.
                 inserted = conn.execute(
                     self._insert(served_suggestions)
-                    .values(values[start : start + _ROWS_PER_STATEMENT])
                     .on_conflict_do_nothing(index_elements=["message_id", "article_id"])
-                    # RETURNING, not rowcount: drivers need not report rowcount for an INSERT
-                    # (psycopg 3 under SQLAlchemy 2.1 reports -1), but a row comes back only
-                    # if this statement inserted it.
-                    .returning(served_suggestions.c.message_id)
+                    .returning(served_suggestions.c.message_id),
+                    list(rows.values()),
                 ).scalars()
                 recorded.update(inserted)
         return recorded
