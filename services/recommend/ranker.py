@@ -96,7 +96,9 @@ class SuggestionRanker:
         self._has_centroid = np.zeros(n, dtype=bool)  # some article of its intent has them
         self._centroid_vectors = np.zeros_like(self._article_vectors)
         self._example_vectors = np.zeros((0, self.dim), dtype=np.float32)
-        self._example_owner = np.zeros(0, dtype=np.int64)
+        self._example_owner = np.zeros(0, dtype=np.int64)  # nondecreasing: article order
+        self._example_articles = np.zeros(0, dtype=np.int64)  # articles with examples
+        self._example_starts = np.zeros(0, dtype=np.int64)  # where each one's examples start
         if example_embeddings is not None:
             self._index_examples(example_embeddings)
 
@@ -187,7 +189,9 @@ class SuggestionRanker:
             weight += np.where(self._has_centroid, w.intent_centroid, 0.0)
         if self._has_examples.any():
             nearest_sim = np.full(len(self.articles), -1.0)
-            np.maximum.at(nearest_sim, self._example_owner, self._example_vectors @ query)
+            nearest_sim[self._example_articles] = np.maximum.reduceat(
+                self._example_vectors @ query, self._example_starts
+            )
             total += np.where(self._has_examples, w.nearest_example * nearest_sim, 0.0)
             weight += np.where(self._has_examples, w.nearest_example, 0.0)
         # Dividing by the weights present keeps every article on the same [-1, 1] scale.
@@ -212,7 +216,10 @@ class SuggestionRanker:
             return
         self._example_vectors = np.concatenate(blocks)
         self._example_owner = np.concatenate(owners)
-        self._has_examples[np.unique(self._example_owner)] = True
+        self._example_articles, self._example_starts = np.unique(
+            self._example_owner, return_index=True
+        )
+        self._has_examples[self._example_articles] = True
 
         # The centroid is per intent: all articles serving an intent share its example questions.
         intents = sorted({a.intent for a in self.articles})
