@@ -16,6 +16,11 @@ Each round, in alternating order:
 * engine: --engine-n other distinct messages through the classify engine, built in this
   process as the service builds it (benchmarks/system/engine_throughput.py), idle stack beside.
 
+Each round also says where the CPU went: each stack process's CPU milliseconds per message
+from the first post until the consumers drained (`cpu_ms_per_msg`, read from /proc), and the
+engine's (`engine_cpu_ms_per_msg`). On a machine the pipeline saturates, the ratio can be no
+better than the engine's CPU per message over the stack's total.
+
 Progress goes to stderr; the last line of stdout is one JSON object: `pipeline_msgs_per_s`,
 `engine_msgs_per_s` (medians over rounds), `ratio` (pipeline / engine), and each round.
 """
@@ -33,6 +38,7 @@ from benchmarks.system.firehose import Accepted, post_all
 from benchmarks.system.kafka_watch import ClassifiedWatcher, downstream_lag
 from benchmarks.system.messages import MessagePool, add_message_arguments
 from benchmarks.system.open_loop import http_client
+from benchmarks.system.process_cpu import cpu_ms_per_message, cpu_seconds
 from benchmarks.system.report import Report
 from benchmarks.system.target import SystemTarget, add_stack_arguments, log, system_under_test
 from reliability.harness import work_folder
@@ -59,8 +65,9 @@ def main() -> int:
                 order = ("engine", "pipeline") if number % 2 == 0 else ("pipeline", "engine")
                 for step in order:
                     if step == "engine":
-                        rate = engine.msgs_per_s(messages.take(args.engine_n))
-                        result["engine_msgs_per_s"] = round(rate, 1)
+                        run = engine.run(messages.take(args.engine_n))
+                        result["engine_msgs_per_s"] = round(run.msgs_per_s, 1)
+                        result["engine_cpu_ms_per_msg"] = round(run.cpu_ms_per_msg, 3)
                     else:
                         result |= measure_pipeline(target, messages.take(args.n), args)
                     log(f"round {number + 1}/{args.rounds} {step}: {_brief(result, step)}")
@@ -92,6 +99,8 @@ def measure_pipeline(
     target: SystemTarget, texts: list[str], args: argparse.Namespace
 ) -> dict[str, Any]:
     since = end_offsets(target.bootstrap_servers, MESSAGES_CLASSIFIED)
+    processes = target.processes()
+    cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
     with ClassifiedWatcher(target.bootstrap_servers, since) as watcher:
         started = time.monotonic()
         accepted = asyncio.run(_post(target, texts, args))
@@ -103,6 +112,10 @@ def measure_pipeline(
     if len(arrivals) < 2:
         raise RuntimeError(f"{len(arrivals)} of {len(ids)} messages reached {MESSAGES_CLASSIFIED}")
     drained_after = _wait_drained(target.bootstrap_servers, arrivals[-1], args.timeout_s)
+    # From the first post until the consumers drained: every process's work on these messages.
+    cpu = cpu_ms_per_message(
+        cpu_before, {name: cpu_seconds(pid) for name, pid in processes.items()}, len(ids)
+    )
     return {
         "pipeline_msgs_per_s": round(steady_rate(arrivals, TRIM), 1),
         "accepted": len(ids),
@@ -112,6 +125,8 @@ def measure_pipeline(
         "accept_msgs_per_s": round(len(ids) / (posted - started), 1),
         "wall_msgs_per_s": round(len(arrivals) / (arrivals[-1] - started), 1),
         "downstream_drained_after_s": _rounded(drained_after),
+        "cpu_ms_per_msg": cpu,
+        "cpu_ms_per_msg_total": round(sum(cpu.values()), 3),
     }
 
 
