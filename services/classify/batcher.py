@@ -166,20 +166,19 @@ class MicroBatcher(Generic[Item, Context, Result, State]):
 
     def _serve(self) -> None:
         carry: Request[Item, Context, Result] | None = None
+        last_done = float("-inf")  # when the last micro-batch left the worker
         while True:
-            # A request already waiting when the last micro-batch is done means load: then the
-            # wait fills the next micro-batch (throughput). An idle batcher answers a lone
-            # request at once, since waiting would only add latency; what is queued still joins.
-            first, under_load, carry = carry, carry is not None, None
+            first, carry = carry, None
             if first is not None and self._requeued_for_deadline(first):
                 first = None
             if first is None:
-                try:
-                    first, under_load = self._take(block=False), True
-                except queue.Empty:
-                    first = self._take()
+                first = self._take()
             if first is None:  # close() was called and everything before it is done
                 return
+            # A request already waiting when the last micro-batch was done means load: then the
+            # wait fills the next micro-batch (throughput). An idle batcher answers a lone
+            # request at once, since waiting would only add latency; what is queued still joins.
+            under_load = first.queued_at < last_done
             batch, size, stop = [first], len(first.items), False
             deadline = time.monotonic() + (self._max_wait_s if under_load else 0.0)
             while size < self._max_batch:
@@ -199,6 +198,7 @@ class MicroBatcher(Generic[Item, Context, Result, State]):
                 batch.append(item)
                 size += len(item.items)
             self._run_batch(batch)
+            last_done = time.monotonic()
             if stop:
                 return
 
