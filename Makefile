@@ -137,7 +137,7 @@ bench-alerts: install ## both alert kinds: precision/recall/delay on synthetic m
 	$(BIN)/python -m benchmarks.alerts
 
 bench-alerts-e2e: install ## both alert kinds end to end: real labelled texts through the classify engine (DATA_DIR)
-	$(BIN)/python -m benchmarks.alerts.e2e --data $(DATA_DIR)
+	$(BIN)/python -m benchmarks.alerts.e2e --data $(DATA_DIR) --repeats 5
 
 .PHONY: bench-kafka
 bench-kafka: install kafka ## producer and consumer-loop records/s on a broker of its own (free ports)

@@ -88,7 +88,10 @@ EXPORTED: dict[str, Metric] = {
         "counter", (), ("alert",), "time buckets fed to a spike monitor"
     ),
     "carepulse_alert_messages_total": Metric(
-        "counter", ("outcome",), ("alert",), "classified messages counted: on_time|late|duplicate"
+        "counter",
+        ("outcome",),
+        ("alert",),
+        "classified messages counted: on_time|late|duplicate|unattributed",
     ),
     "carepulse_alert_events_published_total": Metric(
         "counter", (), ("alert",), "lifecycle events acknowledged by Kafka"

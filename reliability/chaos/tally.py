@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 
 # carepulse_alert_messages_total{outcome="on_time"} 12.0
 _COUNTED = re.compile(
-    r'^carepulse_alert_messages_total\{outcome="(on_time|late)"\}\s+([0-9.eE+-]+)\s*$', re.M
+    r'^carepulse_alert_messages_total\{outcome="(on_time|late|unattributed)"\}\s+([0-9.eE+-]+)\s*$',
+    re.M,
 )
 
 
@@ -36,7 +37,8 @@ def double_counted(counted: int, distinct: int) -> int:
 
 
 def counted_messages(metrics_text: str) -> int:
-    """Messages the alert service counted (on_time + late; `duplicate` ones were ignored)."""
+    """Messages the alert service counted once: on_time + late + unattributed (those it left
+    out of every topic's series); `duplicate` ones were ignored."""
     return sum(int(float(value)) for _, value in _COUNTED.findall(metrics_text))
 
 

@@ -10,12 +10,14 @@ from opentelemetry import trace
 from servicekit.database import outages_are_transient
 from servicekit.kafka.consumer import InboundRecord
 from services.alert.alerts import SeriesKey, SpanRef
+from services.alert.detection.topic_attribution import TopicAttribution
 from services.alert.lifecycle.counting import MessageCounter, Observation
 
 
 class ClassifiedMessageProcessor:
-    def __init__(self, counter: MessageCounter) -> None:
+    def __init__(self, counter: MessageCounter, attribution: TopicAttribution) -> None:
         self._counter = counter
+        self._attribution = attribution
 
     def process(
         self, records: Sequence[InboundRecord[events_pb2.ClassifiedMessage]]
@@ -23,12 +25,15 @@ class ClassifiedMessageProcessor:
         # Counted and marked processed in one transaction before this returns, and the loop
         # commits offsets only after: a crash in between redelivers ids the store already has.
         with outages_are_transient():
-            self._counter.count([to_observation(record) for record in records])
+            self._counter.count([to_observation(r, self._attribution) for r in records])
         return []
 
 
-def to_observation(record: InboundRecord[events_pb2.ClassifiedMessage]) -> Observation:
+def to_observation(
+    record: InboundRecord[events_pb2.ClassifiedMessage], attribution: TopicAttribution
+) -> Observation:
     classified = record.value
+    classification = classified.classification
     message = classified.message
     # A record without an id (never written by ingest) is still redelivered at the same
     # coordinates, which makes them a stable id for it.
@@ -44,11 +49,12 @@ def to_observation(record: InboundRecord[events_pb2.ClassifiedMessage]) -> Obser
         received_at = classified.classified_at.ToDatetime(tzinfo=UTC)
     else:
         received_at = datetime.now(UTC)
+    topic = attribution.topic_of(classification.intent, classification.intent_confidence)
     return Observation(
         message_id=message_id,
-        series=SeriesKey(topic=classified.classification.intent, channel=message.channel),
+        series=None if topic is None else SeriesKey(topic=topic, channel=message.channel),
         received_at=received_at,
-        negative=classified.classification.sentiment == events_pb2.SENTIMENT_NEGATIVE,
+        negative=classification.sentiment == events_pb2.SENTIMENT_NEGATIVE,
         producer_span=producer_span_of(record),
     )
 

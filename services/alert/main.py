@@ -122,7 +122,9 @@ def main() -> int:
         group_id=settings.consumer_group,
         topic=MESSAGES_CLASSIFIED,
         message_type=events_pb2.ClassifiedMessage,
-        processor=ClassifiedMessageProcessor(MessageCounter(store, settings.bucket_width)),
+        processor=ClassifiedMessageProcessor(
+            MessageCounter(store, settings.bucket_width), settings.topic_attribution
+        ),
         producer=producer,
     )
     return run_service(

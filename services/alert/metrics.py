@@ -14,6 +14,7 @@ BUCKETS_CLOSED = Counter(
     "carepulse_alert_buckets_closed_total", "Time buckets fed to a series' monitor."
 )
 # outcome: on_time | late (counted into the series' first open bucket) | duplicate (ignored)
+# | unattributed (counted in no series: the classifier was unsure of its intent)
 MESSAGES = Counter(
     "carepulse_alert_messages_total", "Classified messages seen by the counter.", ["outcome"]
 )

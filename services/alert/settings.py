@@ -11,6 +11,7 @@ from servicekit.settings import ServiceSettings
 from services.alert.detection.incidents import IncidentRules
 from services.alert.detection.negative_share import NegativeShareConfig
 from services.alert.detection.series_monitor import MonitorConfig
+from services.alert.detection.topic_attribution import TopicAttribution
 from services.alert.detection.volume import VolumeConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +44,10 @@ class AlertSettings(ServiceSettings):
     max_streams: int = Field(default=8, ge=1)
     # Longer than Kafka keeps messages.classified (7 days): older records cannot come back.
     processed_ids_retention_seconds: int = Field(default=8 * 24 * 3600, ge=3600)
+
+    # A message whose intent confidence is below this counts in no topic's series
+    # (services/alert/detection/topic_attribution.py).
+    min_intent_confidence: float = Field(default=TopicAttribution.min_intent_confidence, ge=0, lt=1)
 
     # Negative-share spikes; unset fields keep the detector's defaults
     # (services/alert/detection/negative_share.py, incidents.py).
@@ -146,6 +151,10 @@ class AlertSettings(ServiceSettings):
                 resolve_after_buckets=self.volume_resolve_after_buckets,
             ),
         )
+
+    @property
+    def topic_attribution(self) -> TopicAttribution:
+        return TopicAttribution(min_intent_confidence=self.min_intent_confidence)
 
     @property
     def bucket_width(self) -> timedelta:

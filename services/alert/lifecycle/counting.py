@@ -16,7 +16,9 @@ class Observation:
     """One classified message, reduced to what the detectors count."""
 
     message_id: str
-    series: SeriesKey
+    # None: the classifier was too unsure of its intent to count it in any topic's series
+    # (detection/topic_attribution.py).
+    series: SeriesKey | None
     received_at: datetime
     negative: bool
     producer_span: SpanRef | None = None  # kept with the message if it becomes an example
@@ -24,9 +26,10 @@ class Observation:
 
 @dataclass(frozen=True)
 class CountResult:
-    counted: int
+    counted: int  # new ids, whether or not a series counted them
     duplicates: int
     late: int
+    unattributed: int  # new ids counted in no series
 
 
 class MessageCounter:
@@ -34,7 +37,8 @@ class MessageCounter:
 
     Ids already counted are skipped, so Kafka redelivery (at-least-once) changes nothing.
     A message whose bucket its series has already closed (a consumer backlog, a slow
-    classifier) is counted into the series' first open bucket: late, but never lost.
+    classifier) is counted into the series' first open bucket: late, but never lost. A
+    message without a series is only marked processed, so that it too is seen once.
     """
 
     def __init__(
@@ -56,16 +60,17 @@ class MessageCounter:
             unseen = tx.messages.unseen_ids(unique.keys())
             fresh = [o for o in unique.values() if o.message_id in unseen]
             tx.messages.mark_processed([o.message_id for o in fresh], self._clock())
-            last_closed = tx.series.last_closed_buckets({o.series for o in fresh})
+            attributed = [(o, o.series) for o in fresh if o.series is not None]
+            last_closed = tx.series.last_closed_buckets({series for _, series in attributed})
             tallies: dict[tuple[SeriesKey, datetime], BucketTally] = {}
             late = Counter[SeriesKey]()
-            for observation in fresh:
+            for observation, series in attributed:
                 bucket = bucket_start_of(observation.received_at, self._width)
-                closed = last_closed.get(observation.series)
+                closed = last_closed.get(series)
                 if closed is not None and bucket <= closed:
                     bucket = closed + self._width
-                    late[observation.series] += 1
-                tally = tallies.setdefault((observation.series, bucket), BucketTally())
+                    late[series] += 1
+                tally = tallies.setdefault((series, bucket), BucketTally())
                 tally.add(
                     observation.message_id,
                     negative=observation.negative,
@@ -76,8 +81,10 @@ class MessageCounter:
             counted=len(fresh),
             duplicates=len(observations) - len(fresh),
             late=sum(late.values()),
+            unattributed=len(fresh) - len(attributed),
         )
-        MESSAGES.labels("on_time").inc(result.counted - result.late)
+        MESSAGES.labels("on_time").inc(result.counted - result.late - result.unattributed)
         MESSAGES.labels("duplicate").inc(result.duplicates)
         MESSAGES.labels("late").inc(result.late)
+        MESSAGES.labels("unattributed").inc(result.unattributed)
         return result

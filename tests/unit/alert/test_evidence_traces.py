@@ -7,6 +7,7 @@ from carepulse.v1 import events_pb2
 from servicekit.kafka.consumer import InboundRecord
 from services.alert.alerts import ExampleMessage, SpanRef
 from services.alert.consumer import to_observation
+from services.alert.detection.topic_attribution import TopicAttribution
 from services.alert.notification.alertmanager import alertmanager_alert
 from services.alert.notification.webhook import webhook_body
 from services.alert.protobuf import to_alert_message
@@ -20,7 +21,9 @@ def _record(headers: dict[str, str]) -> InboundRecord[events_pb2.ClassifiedMessa
     message = events_pb2.ClassifiedMessage(
         message=events_pb2.CustomerMessage(message_id="m-1", channel="chat"),
         classification=events_pb2.Classification(
-            sentiment=events_pb2.SENTIMENT_NEGATIVE, intent="card_declined"
+            sentiment=events_pb2.SENTIMENT_NEGATIVE,
+            intent="card_declined",
+            intent_confidence=0.9,
         ),
     )
     return InboundRecord(message, "c-1", "messages.classified", 0, 7, headers)
@@ -29,8 +32,9 @@ def _record(headers: dict[str, str]) -> InboundRecord[events_pb2.ClassifiedMessa
 def test_observation_keeps_the_span_that_produced_its_record() -> None:
     traced_record = _record({"traceparent": f"00-{TRACE_ID}-{SPAN_ID}-01"})
 
-    assert to_observation(traced_record).producer_span == SpanRef(TRACE_ID, SPAN_ID)
-    assert to_observation(_record({})).producer_span is None
+    attribution = TopicAttribution()
+    assert to_observation(traced_record, attribution).producer_span == SpanRef(TRACE_ID, SPAN_ID)
+    assert to_observation(_record({}), attribution).producer_span is None
 
 
 def test_alert_evidence_keeps_its_examples_producer_spans_as_it_grows_and_after_a_restart(

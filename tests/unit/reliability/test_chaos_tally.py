@@ -46,7 +46,7 @@ def test_double_counted_is_the_excess_over_distinct_ids_never_negative() -> None
     assert double_counted(counted=90, distinct=100) == 0
 
 
-def test_counted_messages_adds_on_time_and_late_but_not_duplicates() -> None:
+def test_counted_messages_adds_on_time_late_and_unattributed_but_not_duplicates() -> None:
     metrics = "\n".join(
         [
             "# HELP carepulse_alert_messages_total Classified messages seen by the counter.",
@@ -54,10 +54,11 @@ def test_counted_messages_adds_on_time_and_late_but_not_duplicates() -> None:
             'carepulse_alert_messages_total{outcome="on_time"} 120.0',
             'carepulse_alert_messages_total{outcome="duplicate"} 7.0',
             'carepulse_alert_messages_total{outcome="late"} 3.0',
+            'carepulse_alert_messages_total{outcome="unattributed"} 5.0',
             'carepulse_alert_messages_created{outcome="late"} 1.7e+09',
         ]
     )
-    assert counted_messages(metrics) == 123
+    assert counted_messages(metrics) == 128
     assert counted_messages("") == 0
 
 
