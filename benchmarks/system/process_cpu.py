@@ -1,6 +1,7 @@
 """CPU time a process has used, read from /proc (Linux): where a benchmark's cycles went."""
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -20,7 +21,7 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 def cpu_ms_per_message(
-    before: dict[str, float | None], after: dict[str, float | None], messages: int
+    before: Mapping[str, float | None], after: Mapping[str, float | None], messages: int
 ) -> dict[str, float]:
     """Milliseconds of CPU per message of each process alive at both readings."""
     used = {
