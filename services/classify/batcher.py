@@ -181,11 +181,14 @@ class MicroBatcher(Generic[Item, Context, Result, State]):
             under_load = first.queued_at < last_done
             batch, size, stop = [first], len(first.items), False
             deadline = time.monotonic() + (self._max_wait_s if under_load else 0.0)
+            # A chat's micro-batch takes only chats: beside a stream's texts it would pay for
+            # their forward pass too (a stream-started one takes a chat: it would wait anyway).
+            chats_only = first.deadline is not None
             while size < self._max_batch:
                 remaining = deadline - time.monotonic()
                 try:
-                    item = (
-                        self._take(timeout=remaining) if remaining > 0 else self._take(block=False)
+                    item = self._take(
+                        timeout=max(remaining, 0.0), block=remaining > 0, urgent_only=chats_only
                     )
                 except queue.Empty:
                     break
@@ -213,16 +216,18 @@ class MicroBatcher(Generic[Item, Context, Result, State]):
             return True
 
     def _take(
-        self, timeout: float | None = None, *, block: bool = True
+        self, timeout: float | None = None, *, block: bool = True, urgent_only: bool = False
     ) -> Request[Item, Context, Result] | None:
         """The next request, a deadline's first (None: stop, all done); raises queue.Empty if
-        none comes in time."""
+        none comes in time. `urgent_only`: only a request with a deadline will do."""
         give_up = None if timeout is None else time.monotonic() + timeout
         with self._arrived:
-            while not (self._urgent or self._bulk):
-                if self._stopping:
+            while not (self._urgent or (self._bulk and not urgent_only)):
+                if self._stopping and not self._bulk:
                     return None
                 remaining = None if give_up is None else give_up - time.monotonic()
+                if self._stopping:  # what is left is for a later micro-batch
+                    raise queue.Empty
                 if not block or (remaining is not None and remaining <= 0):
                     raise queue.Empty
                 self._arrived.wait(remaining)

@@ -149,3 +149,25 @@ def test_callers_with_a_deadline_go_ahead_of_the_stream() -> None:
         subject.close()
     # The stream's carried request went back behind the chat.
     assert stages.batches == [["first"], ["s1"], ["chat"], ["s2"]]
+
+
+def test_a_chats_micro_batch_carries_no_stream_texts() -> None:
+    stages = SteppedStages()
+    subject = batcher(stages, max_batch=8)
+    subject.start()
+    try:
+        with ThreadPoolExecutor(4) as callers:
+            calls = [callers.submit(subject.submit, [0], "first")]
+            _until(lambda: len(stages.batches) == 1)
+            calls.append(callers.submit(subject.submit, [1, 2, 3], "stream"))
+            _until(lambda: subject.queued_items == 3)
+            calls.append(
+                callers.submit(subject.submit, [4], "chat", deadline=time.monotonic() + 30)
+            )
+            _until(lambda: subject.queued_items == 4)
+            stages.steps.release(10)
+            assert [call.result(timeout=30)[0] for call in calls] == ["first", "stream", "chat"]
+    finally:
+        subject.close()
+    # Both would fit in one micro-batch of 8; the chat's pays for its own text only.
+    assert stages.batches == [["first"], ["chat"], ["stream"]]
