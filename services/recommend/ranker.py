@@ -222,15 +222,13 @@ class SuggestionRanker:
         self._has_examples[self._example_articles] = True
 
         # The centroid is per intent: all articles serving an intent share its example questions.
-        intents = sorted({a.intent for a in self.articles})
-        intent_of_article = np.array([intents.index(a.intent) for a in self.articles])
-        intent_of_example = intent_of_article[self._example_owner]
-        for k in range(len(intents)):
+        intent_of_example = self._intent_of[self._example_owner]
+        for k in range(len(self._intents)):
             members = self._example_vectors[intent_of_example == k]
             if len(members):
                 centroid = _unit_rows(members.mean(axis=0, keepdims=True))[0]
-                self._centroid_vectors[intent_of_article == k] = centroid
-                self._has_centroid[intent_of_article == k] = True
+                self._centroid_vectors[self._intent_of == k] = centroid
+                self._has_centroid[self._intent_of == k] = True
 
     def _unit_query(self, query_embedding: FloatArray) -> npt.NDArray[np.float32]:
         query = np.asarray(query_embedding, dtype=np.float32)
