@@ -223,11 +223,11 @@ class MicroBatcher(Generic[Item, Context, Result, State]):
         give_up = None if timeout is None else time.monotonic() + timeout
         with self._arrived:
             while not (self._urgent or (self._bulk and not urgent_only)):
-                if self._stopping and not self._bulk:
+                if self._stopping:
+                    if self._bulk:  # left for a later micro-batch: nothing more will come
+                        raise queue.Empty
                     return None
                 remaining = None if give_up is None else give_up - time.monotonic()
-                if self._stopping:  # what is left is for a later micro-batch
-                    raise queue.Empty
                 if not block or (remaining is not None and remaining <= 0):
                     raise queue.Empty
                 self._arrived.wait(remaining)
