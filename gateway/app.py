@@ -14,6 +14,7 @@ from gateway.auth import Authenticator
 from gateway.body_limit import BodySizeLimit
 from gateway.console.router import console_router
 from gateway.error_handlers import install_error_handlers
+from gateway.framing import AmbiguousFramingGuard
 from gateway.keyring import KeyRing, Role
 from gateway.metrics import GatewayMetrics, RequestMetrics
 from gateway.problems import document_problem_media_type
@@ -110,6 +111,7 @@ def create_app(settings: GatewaySettings, upstreams: Upstreams) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
     )
+    app.add_middleware(AmbiguousFramingGuard)
     app.add_middleware(RequestMetrics, metrics=metrics)
     # A server span per request; its context reaches the services through the gRPC
     # client interceptor of each channel. Probes, scrapes and the console's static files
