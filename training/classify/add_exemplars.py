@@ -6,14 +6,15 @@
 Re-creates the bundle's data splits (same seed, fractions and tweet subset), embeds them with the
 bundle's fine-tuned encoder on the path that serves queries (`--forward`: int8 ONNX Runtime on
 CPUs, the default deployment, or float32 TensorFlow as on GPUs: neighbour ranks are sensitive
-to the ~0.01 cosine between the two), chooses the vote settings on the validation split,
-scores the held-out split, and writes `models/classify/<version>`: the same heads and adapters
-plus `intent_exemplars.safetensors` and `sentiment_exemplars.safetensors`, with updated metrics
-and model card. A few minutes on 2 cores.
+to the ~0.01 cosine between the two), chooses the vote settings on the dev split (votes from
+the training split only), scores the held-out split, and writes `models/classify/<version>`:
+the same heads and adapters plus `intent_exemplars.safetensors` and
+`sentiment_exemplars.safetensors`, with updated metrics and model card. A few minutes on 2
+cores.
 
 `--tasks intent` leaves the sentiment head without a memory: a head fine-tuned on every tweet
-gains little from voting over the same tweets, and its validation tweets then stay outside
-every index, free to choose the n-gram blend on (`add_ngrams`).
+gains little from voting over the same tweets, and its dev tweets then stay outside every
+index, free to choose the n-gram blend on (`add_ngrams`).
 """
 
 from __future__ import annotations
@@ -75,10 +76,10 @@ def main(argv: list[str] | None = None) -> None:
         ("intent", bundle.intent.head, *_splits_of(splits, "intent"), "accuracy"),
         ("sentiment", bundle.sentiment.head, *_splits_of(splits, "sentiment"), "macro_recall"),
     ]
-    for name, head, train, val, held_out, metric in tasks:
+    for name, head, train, dev, held_out, metric in tasks:
         if name not in args.tasks:
             continue
-        index, choice = build_exemplars(head, embedded(train), embedded(val), metric)
+        index, choice = build_exemplars(head, embedded(train), embedded(dev), metric)
         pipelines[name] = pipelines[name].with_component(choice.weight, index)
         vectors, gold = embedded(held_out)
         report = score_pipeline(pipelines[name], vectors, held_out.texts, gold).to_json()
@@ -115,8 +116,8 @@ def add_tasks_argument(parser: argparse.ArgumentParser) -> None:
 
 def _splits_of(splits: Splits, task: str) -> tuple[LabeledTexts, LabeledTexts, LabeledTexts]:
     if task == "intent":
-        return splits.intent_train, splits.intent_val, splits.intent_eval
-    return splits.sentiment_train, splits.sentiment_val, splits.sentiment_eval
+        return splits.intent_train, splits.intent_dev, splits.intent_eval
+    return splits.sentiment_train, splits.sentiment_dev, splits.sentiment_eval
 
 
 def _exemplar_section(
@@ -134,15 +135,16 @@ def _exemplar_section(
 ## {name.capitalize()} exemplars (added to {base})
 
 `{name}_exemplars.safetensors` holds the fine-tuned encoder's vectors of the
-{settings["count"]:,} {name} training and validation messages (stored as 4-bit codes),
+{settings["count"]:,} {name} training and dev messages (stored as 4-bit codes),
 computed on the {settings["forward"]} forward pass, the one that serves queries on CPUs; a
 float32 (GPU) query against them loses a little, since neighbour ranks move with the ~0.01
 cosine between the two passes. A label's vote is the softmax (temperature
 {settings["temperature"]}) over the similarities of the {settings["k"]} nearest
 messages{balancing}; the served distribution is {settings["weight"]} x votes +
-{1 - settings["weight"]:g} x head probabilities. The settings were chosen by validation
-{settings["metric"]} (votes from the training split): {settings["val_score"]} against the
-head's {settings["head_val_score"]}. The held-out split is not in the index.
+{1 - settings["weight"]:g} x head probabilities. The settings were chosen by dev
+{settings["metric"]} (votes from the training split): {settings["dev_score"]} against the
+head's {settings["head_dev_score"]}. The held-out split is not in the index, the dev split is:
+served scores on dev are leaky, so the dev figure of record is this selection-time one.
 
 | held-out {name} (n={blended["n"]}) | accuracy | macro recall | macro F1 | ECE |
 |---|---|---|---|---|

@@ -58,12 +58,13 @@ def bundle_splits(bundle: ModelBundle, data_dir: Path, cache_dir: Path) -> Split
     recorded = bundle.metrics.get("training", {}).get("config", {})
     config = TrainingConfig(
         data_dir=data_dir,
-        output_dir=Path("."),  # nothing is written by load_splits but the held-out CSV
+        output_dir=Path("."),  # load_splits writes only the split files, into the cache
         version=bundle.version,
         cache_dir=cache_dir,
         command="",
         sentiment_train_size=int(recorded.get("sentiment_train_size", 0)),
-        val_fraction=float(recorded.get("val_fraction", 0.1)),
+        # Bundles up to v5 recorded the dev share as "val_fraction".
+        dev_fraction=float(recorded.get("dev_fraction", recorded.get("val_fraction", 0.1))),
         intent_eval_fraction=float(recorded.get("intent_eval_fraction", 0.1)),
         seed=int(recorded.get("seed", 0)),
     )
@@ -82,11 +83,13 @@ def served_forward(bundle: ModelBundle, forward: Forward) -> SentenceEncoder | I
 
 
 def base_model_card(bundle_dir: Path, bundle: ModelBundle, version: str) -> str:
-    """The trained bundle's model card, retitled for the new version; steps append to it."""
+    """The trained bundle's model card, retitled for the new version, less its side-by-side
+    figures (they were the old version's); steps append to it."""
     from services.classify.bundle import MODEL_CARD_FILE
+    from training.classify.model_card import without_side_by_side
 
     card = (bundle_dir / MODEL_CARD_FILE).read_text(encoding="utf-8")
-    return card.replace(f"model {bundle.version}", f"model {version}", 1)
+    return without_side_by_side(card.replace(f"model {bundle.version}", f"model {version}", 1))
 
 
 def save_new_version(

@@ -1,10 +1,11 @@
 """Builds a head's exemplar memory (`ExemplarIndex`) and chooses how it votes.
 
 k, the vote temperature, label balancing and the blend weight are chosen by the head's own
-metric on the validation split (accuracy for intent, macro recall for sentiment, which is what
-each is judged by), voting with the training split's vectors; ties go to the lower log loss.
-The shipped index then holds training *and* validation messages, as a refit after model
-selection would; the held-out split is never in it.
+metric on the dev split (accuracy for intent, macro recall for sentiment, which is what each is
+judged by), voting with the training split's vectors; ties go to the lower log loss. The
+shipped index then holds training *and* dev messages, as a refit after model selection would;
+the held-out split is never in it. So the served engine scored on the dev split is leaky: the
+dev figures of record are these selection-time ones.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ class ExemplarChoice:
     weight: float
     balanced: bool
     metric: Metric
-    val_score: float
-    val_log_loss: float
-    head_val_score: float  # the head alone, for comparison
+    dev_score: float
+    dev_log_loss: float
+    head_dev_score: float  # the head alone, for comparison
 
 
 def score(
@@ -51,12 +52,12 @@ def score(
 def choose_exemplar_settings(
     head: SoftmaxHead,
     train: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
-    val: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
+    dev: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
     metric: Metric,
 ) -> ExemplarChoice:
-    """The settings with the best validation `metric`, votes from `train`."""
-    val_vectors, val_ids = val
-    head_probabilities = head.probabilities(val_vectors)
+    """The settings with the best dev `metric`, votes from `train`."""
+    dev_vectors, dev_ids = dev
+    head_probabilities = head.probabilities(dev_vectors)
     best: tuple[tuple[float, float], ExemplarChoice] | None = None
     for k, temperature, weight, balanced in itertools.product(
         [k for k in K_CHOICES if k <= len(train[1])],
@@ -66,9 +67,9 @@ def choose_exemplar_settings(
     ):
         index = ExemplarIndex(train[0], train[1], len(head.labels), k, temperature, balanced)
         # As the served pipeline mixes them (services.classify.pipeline).
-        probabilities = (1.0 - weight) * head_probabilities + weight * index.votes(val_vectors)
-        value = score(probabilities, val_ids, metric)
-        picked = probabilities[np.arange(len(val_ids)), val_ids]
+        probabilities = (1.0 - weight) * head_probabilities + weight * index.votes(dev_vectors)
+        value = score(probabilities, dev_ids, metric)
+        picked = probabilities[np.arange(len(dev_ids)), dev_ids]
         log_loss = float(-np.mean(np.log(np.maximum(picked, 1e-7))))
         rank = (value, -log_loss)
         if best is None or rank > best[0]:
@@ -78,9 +79,9 @@ def choose_exemplar_settings(
                 weight=weight,
                 balanced=balanced,
                 metric=metric,
-                val_score=round(value, 4),
-                val_log_loss=round(log_loss, 4),
-                head_val_score=round(score(head_probabilities, val_ids, metric), 4),
+                dev_score=round(value, 4),
+                dev_log_loss=round(log_loss, 4),
+                head_dev_score=round(score(head_probabilities, dev_ids, metric), 4),
             )
             best = (rank, choice)
     assert best is not None  # the grids are not empty
@@ -90,17 +91,17 @@ def choose_exemplar_settings(
 def build_exemplars(
     head: SoftmaxHead,
     train: tuple[npt.NDArray[np.float32], Sequence[str]],
-    val: tuple[npt.NDArray[np.float32], Sequence[str]],
+    dev: tuple[npt.NDArray[np.float32], Sequence[str]],
     metric: Metric,
 ) -> tuple[ExemplarIndex, ExemplarChoice]:
-    """Choose the vote settings on `val`, then index `train` + `val` with them."""
+    """Choose the vote settings on `dev`, then index `train` + `dev` with them."""
     index = {label: i for i, label in enumerate(head.labels)}
     train_ids = np.array([index[x] for x in train[1]], dtype=np.int64)
-    val_ids = np.array([index[x] for x in val[1]], dtype=np.int64)
-    choice = choose_exemplar_settings(head, (train[0], train_ids), (val[0], val_ids), metric)
+    dev_ids = np.array([index[x] for x in dev[1]], dtype=np.int64)
+    choice = choose_exemplar_settings(head, (train[0], train_ids), (dev[0], dev_ids), metric)
     exemplars = ExemplarIndex(
-        vectors=stored_form(np.concatenate([train[0], val[0]]).astype(np.float32)),
-        label_ids=np.concatenate([train_ids, val_ids]),
+        vectors=stored_form(np.concatenate([train[0], dev[0]]).astype(np.float32)),
+        label_ids=np.concatenate([train_ids, dev_ids]),
         n_labels=len(head.labels),
         k=choice.k,
         temperature=choice.temperature,

@@ -4,7 +4,7 @@ The encoder's dense layers get low-rank adapters (`textencoder.lora.LoraTraining
 biases and LayerNorms are trainable (BitFit-style), and both heads sit on the mean-pooled unit
 vector exactly as they do when serving. Batches of the two tasks are interleaved at random;
 each is padded only to its length bucket, and each task's step is one `tf.function` with a
-fixed input signature, so nothing retraces. Model selection uses validation splits carved out
+fixed input signature, so nothing retraces. Model selection uses dev splits carved out
 of the training data; the best checkpoint is restored at the end.
 """
 
@@ -109,7 +109,7 @@ def class_weights(labels: npt.NDArray[np.int64], n_classes: int) -> npt.NDArray[
 def fine_tune(
     encoder: SentenceEncoder,
     train: dict[str, TaskData],
-    val: dict[str, TaskData],
+    dev: dict[str, TaskData],
     config: FineTuneConfig,
     *,
     balanced: Sequence[str] = ("sentiment",),
@@ -227,10 +227,10 @@ def fine_tune(
             )
             interval_started, texts_done = now, 0
         if i % every == 0 or i == total:
-            scores = validation_scores(encoder, heads, val)
+            scores = dev_scores(encoder, heads, dev)
             selection = float(np.mean(list(scores.values())))
             history.append({"step": float(i), **scores})
-            log.info("step %d validation %s (selection score %.4f)", i, scores, selection)
+            log.info("step %d dev %s (selection score %.4f)", i, scores, selection)
             if best is None or selection > best[0]:
                 snapshot = lora.snapshot() + [np.asarray(v.numpy()) for v in head_vars]
                 best = (selection, i, snapshot)
@@ -255,12 +255,12 @@ def fine_tune(
     )
 
 
-def validation_scores(
-    encoder: SentenceEncoder, heads: dict[str, tuple[Any, Any]], val: dict[str, TaskData]
+def dev_scores(
+    encoder: SentenceEncoder, heads: dict[str, tuple[Any, Any]], dev: dict[str, TaskData]
 ) -> dict[str, float]:
     """Intent accuracy and sentiment macro recall of the model as it is now (no dropout)."""
     scores: dict[str, float] = {}
-    for name, data in val.items():
+    for name, data in dev.items():
         pooled = embed_ids(encoder, data.token_ids)
         kernel, bias = heads[name]
         predicted = (pooled @ kernel.numpy() + bias.numpy()).argmax(axis=1)

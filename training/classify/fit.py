@@ -15,9 +15,10 @@ class HeadTrainingConfig:
     learning_rate: float = 3e-3
     batch_size: int = 128
     max_epochs: int = 200
-    patience: int = 8  # epochs without val-loss improvement before stopping
+    patience: int = 8  # epochs without dev-loss improvement before stopping
     class_balanced: bool = False  # weight classes by inverse frequency (for macro recall)
-    monitor: str = "val_loss"  # early-stopping metric; "val_accuracy" stops later
+    # Early-stopping metric on the dev split (Keras names it "val_"); "val_accuracy" stops later.
+    monitor: str = "val_loss"
     seed: int = 0
 
 
@@ -46,7 +47,7 @@ class FineTuneConfig:
     intent_epochs: float = 2.0
     sentiment_epochs: float = 1.0
     encoder_dropout: bool = True  # BERT's own dropout (0.1) during training
-    evaluations: int = 2  # validation checkpoints over the run (model selection)
+    evaluations: int = 2  # dev checkpoints over the run (model selection)
     seed: int = 0
 
 
@@ -81,12 +82,12 @@ def stratified_subset(labels: Sequence[str], size: int, seed: int) -> npt.NDArra
 def train_softmax_head(
     x_train: npt.NDArray[np.float32],
     y_train: npt.NDArray[np.int64],
-    x_val: npt.NDArray[np.float32],
-    y_val: npt.NDArray[np.int64],
+    x_dev: npt.NDArray[np.float32],
+    y_dev: npt.NDArray[np.int64],
     n_classes: int,
     config: HeadTrainingConfig,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], int]:
-    """Fit logits = x @ kernel + bias with Adam + L2; early stopping on validation loss.
+    """Fit logits = x @ kernel + bias with Adam + L2; early stopping on the dev split.
 
     Returns (kernel, bias, epochs_run). Deterministic for a given seed on CPU.
     """
@@ -122,7 +123,7 @@ def train_softmax_head(
     history = model.fit(
         x_train,
         y_train,
-        validation_data=(x_val, y_val),
+        validation_data=(x_dev, y_dev),
         epochs=config.max_epochs,
         batch_size=config.batch_size,
         class_weight=class_weight,

@@ -1,5 +1,10 @@
 """End-to-end training run: data -> encoder -> two heads -> calibration -> bundle.
 
+Names of the splits: "dev" is carved out of each task's training data and makes every choice
+(checkpoint, early stopping, temperatures, and downstream the exemplar votes and the n-gram
+blend); "held-out" is the 10% of Banking77 `train.csv` no step sees; "validation" is only
+TweetEval's official validation split, scored once as a report.
+
 Two methods share the data splits, calibration, scoring and export:
 - frozen (v1): embed every text once with the frozen encoder, train each head on the vectors;
 - fine-tuned (v2, `TrainingConfig.finetune`): LoRA adapters + biases/LayerNorms of the encoder
@@ -8,7 +13,6 @@ Two methods share the data splits, calibration, scoring and export:
 
 from __future__ import annotations
 
-import csv
 import logging
 import platform
 import time
@@ -41,6 +45,7 @@ from training.classify.fit import (
     train_softmax_head,
 )
 from training.classify.model_card import render_model_card
+from training.classify.split_files import DevFiles, write_dev_files, write_heldout_csv
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +58,12 @@ class TrainingConfig:
     cache_dir: Path
     command: str  # recorded in the model card
     sentiment_train_size: int = 0  # 0: all of TweetEval train
-    val_fraction: float = 0.1
+    dev_fraction: float = 0.1
     intent_eval_fraction: float = 0.1
     seed: int = 0
     max_length: int = 128
     embed_batch_size: int = 64
-    # Banking77 accuracy keeps rising after the validation loss turns: stop on accuracy.
+    # Banking77 accuracy keeps rising after the dev loss turns: stop on accuracy.
     intent_head: HeadTrainingConfig = field(
         default_factory=lambda: HeadTrainingConfig(
             weight_decay=1e-6, monitor="val_accuracy", patience=15
@@ -75,8 +80,8 @@ class HeadResult:
     head: SoftmaxHead
     epochs: float
     train_size: int
-    val_size: int
-    validation: EvaluationReport
+    dev_size: int
+    dev: EvaluationReport
     evaluation: EvaluationReport
 
 
@@ -86,15 +91,16 @@ class Splits:
 
     intent_labels: tuple[str, ...]
     intent_train: LabeledTexts
-    intent_val: LabeledTexts
+    intent_dev: LabeledTexts
     intent_eval: LabeledTexts
     sentiment_train: LabeledTexts
-    sentiment_val: LabeledTexts
+    sentiment_dev: LabeledTexts
     sentiment_eval: LabeledTexts
     # Training tweets outside the subset used to fit (empty when all are used): never seen by
     # the encoder, heads or exemplars, so they can choose what is stacked on top of them.
     sentiment_unseen: LabeledTexts
     heldout_csv: Path
+    dev_files: DevFiles
 
 
 def load_splits(config: TrainingConfig) -> Splits:
@@ -107,9 +113,9 @@ def load_splits(config: TrainingConfig) -> Splits:
         intent_eval, config.cache_dir / "eval" / "banking77_heldout.csv"
     )
     rest_data = banking.subset(rest)
-    # Same val share of the whole set as the eval split: 10% eval, 10% val, 80% train.
-    val_share = config.val_fraction / (1.0 - config.intent_eval_fraction)
-    intent_train_rows, intent_val_rows = stratified_split(rest_data.labels, val_share, config.seed)
+    # Same dev share of the whole set as the eval split: 10% eval, 10% dev, 80% train.
+    dev_share = config.dev_fraction / (1.0 - config.intent_eval_fraction)
+    intent_train_rows, intent_dev_rows = stratified_split(rest_data.labels, dev_share, config.seed)
     tweets_dir = config.data_dir / "tweeteval_sentiment"
     tweets = read_tweeteval_pair(tweets_dir / "train_text.txt", tweets_dir / "train_labels.txt")
     tweets_eval = read_tweeteval_pair(tweets_dir / "val_text.txt", tweets_dir / "val_labels.txt")
@@ -118,19 +124,22 @@ def load_splits(config: TrainingConfig) -> Splits:
         used = stratified_subset(tweets.labels, config.sentiment_train_size, config.seed)
         unseen = tweets.subset(np.setdiff1d(np.arange(len(tweets)), used))
         tweets = tweets.subset(used)
-    tweet_train_rows, tweet_val_rows = stratified_split(
-        tweets.labels, config.val_fraction, config.seed
+    tweet_train_rows, tweet_dev_rows = stratified_split(
+        tweets.labels, config.dev_fraction, config.seed
     )
+    intent_dev = rest_data.subset(intent_dev_rows)
+    sentiment_dev = tweets.subset(tweet_dev_rows)
     return Splits(
         intent_labels=tuple(sorted(set(banking.labels))),
         intent_train=rest_data.subset(intent_train_rows),
-        intent_val=rest_data.subset(intent_val_rows),
+        intent_dev=intent_dev,
         intent_eval=intent_eval,
         sentiment_train=tweets.subset(tweet_train_rows),
-        sentiment_val=tweets.subset(tweet_val_rows),
+        sentiment_dev=sentiment_dev,
         sentiment_eval=tweets_eval,
         sentiment_unseen=unseen,
         heldout_csv=heldout_csv,
+        dev_files=write_dev_files(intent_dev, sentiment_dev, config.cache_dir / "eval"),
     )
 
 
@@ -154,7 +163,7 @@ def run_training(config: TrainingConfig) -> Path:
     intent = fit_head(
         splits.intent_labels,
         embed(splits.intent_train, "banking77-train"),
-        embed(splits.intent_val, "banking77-val"),
+        embed(splits.intent_dev, "banking77-dev"),
         embed(splits.intent_eval, "banking77-heldout"),
         config.intent_head,
     )
@@ -162,7 +171,7 @@ def run_training(config: TrainingConfig) -> Path:
     sentiment = fit_head(
         SENTIMENT_LABELS,
         embed(splits.sentiment_train, "tweeteval-train"),
-        embed(splits.sentiment_val, "tweeteval-train-val"),
+        embed(splits.sentiment_dev, "tweeteval-dev"),
         embed(splits.sentiment_eval, "tweeteval-val"),
         config.sentiment_head,
     )
@@ -186,8 +195,9 @@ def run_training(config: TrainingConfig) -> Path:
         encoder_sha256=encoder.weights_sha256,
         command=config.command,
         metrics=metrics,
-        sentiment_train_size=sentiment.train_size + sentiment.val_size,
+        sentiment_train_size=sentiment.train_size + sentiment.dev_size,
         heldout_csv=splits.heldout_csv,
+        dev_files=splits.dev_files,
         head_configs={"intent": config.intent_head, "sentiment": config.sentiment_head},
     )
     out = save_bundle(
@@ -226,8 +236,8 @@ def run_fine_tuning(config: TrainingConfig, finetune: FineTuneConfig) -> Path:
             "sentiment": task("sentiment", splits.sentiment_train),
         },
         {
-            "intent": task("intent", splits.intent_val),
-            "sentiment": task("sentiment", splits.sentiment_val),
+            "intent": task("intent", splits.intent_dev),
+            "sentiment": task("sentiment", splits.sentiment_dev),
         },
         finetune,
     )
@@ -240,14 +250,14 @@ def run_fine_tuning(config: TrainingConfig, finetune: FineTuneConfig) -> Path:
         return encoder.encode(texts, batch_size=config.embed_batch_size)
 
     heads: dict[str, HeadResult] = {}
-    for name, train_split, val_split, eval_split in (
-        ("intent", splits.intent_train, splits.intent_val, splits.intent_eval),
-        ("sentiment", splits.sentiment_train, splits.sentiment_val, splits.sentiment_eval),
+    for name, train_split, dev_split, eval_split in (
+        ("intent", splits.intent_train, splits.intent_dev, splits.intent_eval),
+        ("sentiment", splits.sentiment_train, splits.sentiment_dev, splits.sentiment_eval),
     ):
         kernel, bias = result.heads[name]
         heads[name] = calibrate_and_score(
             SoftmaxHead(labels[name], kernel, bias),
-            (embed(val_split.texts), val_split.labels),
+            (embed(dev_split.texts), dev_split.labels),
             (embed(eval_split.texts), eval_split.labels),
             epochs=finetune.intent_epochs if name == "intent" else finetune.sentiment_epochs,
             train_size=len(train_split),
@@ -266,7 +276,7 @@ def run_fine_tuning(config: TrainingConfig, finetune: FineTuneConfig) -> Path:
             "fine_tuning_s": round(training_s, 1),
             "steps": result.steps,
             "best_step": result.best_step,
-            "validation_history": result.history,
+            "dev_history": result.history,
             "machine": f"{platform.machine()}, {platform.python_implementation()} "
             f"{platform.python_version()}",
             "config": _jsonable(asdict(config)),
@@ -278,8 +288,9 @@ def run_fine_tuning(config: TrainingConfig, finetune: FineTuneConfig) -> Path:
         encoder_sha256=encoder.weights_sha256,
         command=config.command,
         metrics=metrics,
-        sentiment_train_size=len(splits.sentiment_train) + len(splits.sentiment_val),
+        sentiment_train_size=len(splits.sentiment_train) + len(splits.sentiment_dev),
         heldout_csv=splits.heldout_csv,
+        dev_files=splits.dev_files,
         head_configs={"intent": config.intent_head, "sentiment": config.sentiment_head},
         finetune=finetune,
     )
@@ -300,23 +311,23 @@ def run_fine_tuning(config: TrainingConfig, finetune: FineTuneConfig) -> Path:
 
 def calibrate_and_score(
     raw: SoftmaxHead,
-    val: tuple[npt.NDArray[np.float32], Sequence[str]],
+    dev: tuple[npt.NDArray[np.float32], Sequence[str]],
     held_out: tuple[npt.NDArray[np.float32], Sequence[str]],
     *,
     epochs: float,
     train_size: int,
 ) -> HeadResult:
-    """Fit the temperature on the validation split, then score validation and held-out data."""
+    """Fit the temperature on the dev split, then score dev and held-out data."""
     index = {label: i for i, label in enumerate(raw.labels)}
-    val_ids = np.array([index[x] for x in val[1]], dtype=np.int64)
-    temperature = fit_temperature(raw.logits(val[0]), val_ids)
+    dev_ids = np.array([index[x] for x in dev[1]], dtype=np.int64)
+    temperature = fit_temperature(raw.logits(dev[0]), dev_ids)
     head = SoftmaxHead(raw.labels, raw.kernel, raw.bias, temperature)
     return HeadResult(
         head=head,
         epochs=epochs,
         train_size=train_size,
-        val_size=len(val[1]),
-        validation=score(head, *val),
+        dev_size=len(dev[1]),
+        dev=score(head, *dev),
         evaluation=score(head, *held_out),
     )
 
@@ -324,7 +335,7 @@ def calibrate_and_score(
 def fit_head(
     labels: Sequence[str],
     train: tuple[npt.NDArray[np.float32], Sequence[str]],
-    val: tuple[npt.NDArray[np.float32], Sequence[str]],
+    dev: tuple[npt.NDArray[np.float32], Sequence[str]],
     held_out: tuple[npt.NDArray[np.float32], Sequence[str]],
     head_config: HeadTrainingConfig,
 ) -> HeadResult:
@@ -334,17 +345,17 @@ def fit_head(
         return np.array([index[n] for n in names], dtype=np.int64)
 
     kernel, bias, epochs = train_softmax_head(
-        train[0], ids(train[1]), val[0], ids(val[1]), len(labels), head_config
+        train[0], ids(train[1]), dev[0], ids(dev[1]), len(labels), head_config
     )
     raw = SoftmaxHead(tuple(labels), kernel, bias)
-    temperature = fit_temperature(raw.logits(val[0]), ids(val[1]))
+    temperature = fit_temperature(raw.logits(dev[0]), ids(dev[1]))
     head = SoftmaxHead(tuple(labels), kernel, bias, temperature)
     return HeadResult(
         head=head,
         epochs=epochs,
         train_size=len(train[1]),
-        val_size=len(val[1]),
-        validation=score(head, *val),
+        dev_size=len(dev[1]),
+        dev=score(head, *dev),
         evaluation=score(head, *held_out),
     )
 
@@ -371,24 +382,14 @@ def score_distribution(
     return evaluate(gold, [labels[i] for i in best], probabilities.max(axis=1).tolist(), labels)
 
 
-def write_heldout_csv(data: LabeledTexts, path: Path) -> Path:
-    """The intent evaluation split, for `python -m training.classify.evaluate --csv`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["text", "category"])
-        writer.writerows(zip(data.texts, data.labels, strict=True))
-    return path
-
-
 def _metrics_entry(result: HeadResult, evaluated_on: str) -> dict[str, Any]:
     return {
         "evaluated_on": evaluated_on,
         "train_size": result.train_size,
-        "val_size": result.val_size,
+        "dev_size": result.dev_size,
         "epochs": result.epochs,
         "temperature": round(result.head.temperature, 4),
-        "validation": {k: v for k, v in result.validation.to_json().items() if k != "per_class"},
+        "dev": {k: v for k, v in result.dev.to_json().items() if k != "per_class"},
         "evaluation": result.evaluation.to_json(),
     }
 

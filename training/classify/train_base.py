@@ -15,7 +15,7 @@ from training.classify.command import command_line, configure_command_logging
 from training.classify.fit import FineTuneConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# Tweets for LoRA training (incl. 10% validation): what fits the CPU time budget.
+# Tweets for LoRA training (incl. 10% dev): what fits the CPU time budget.
 LORA_SENTIMENT_SIZE = 16_000
 
 
@@ -48,13 +48,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--cache-dir",
         type=Path,
         default=user_cache_dir(),
-        help="embeddings, the held-out intent split and downloads go here",
+        help="embeddings, the split files (eval/) and downloads go here",
     )
     parser.add_argument(
         "--sentiment-train-size",
         type=int,
         default=None,
-        help="stratified subset of TweetEval train to use, 10%% of it for validation "
+        help="stratified subset of TweetEval train to use, 10%% of it for the dev split "
         f"(0: all 47k tweets; default: {LORA_SENTIMENT_SIZE} for lora, 0 for frozen)",
     )
     parser.add_argument("--seed", type=int, default=0)
@@ -71,7 +71,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--evaluations",
         type=int,
         default=defaults.evaluations,
-        help="validation checkpoints for model selection",
+        help="dev checkpoints for model selection",
     )
     return parser.parse_args(argv)
 

@@ -80,15 +80,15 @@ def _named_splits(data_dir: Path) -> dict[str, LabeledTexts]:
         )
         return load_splits(config)
 
-    with tempfile.TemporaryDirectory() as scratch:  # load_splits writes a held-out CSV
+    with tempfile.TemporaryDirectory() as scratch:  # load_splits writes the split files
         v4, every = splits(V4_TWEETS, Path(scratch)), splits(0, Path(scratch))
     return {
         "intent_train": v4.intent_train,
-        "intent_val": v4.intent_val,
+        "intent_val": v4.intent_dev,
         "intent_eval": v4.intent_eval,
         "sentiment16k_train": v4.sentiment_train,
         "sentiment_train": every.sentiment_train,
-        "sentiment_val": every.sentiment_val,
+        "sentiment_val": every.sentiment_dev,
         "sentiment_eval": every.sentiment_eval,
     }
 

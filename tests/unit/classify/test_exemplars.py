@@ -71,9 +71,9 @@ def test_inconsistent_indexes_are_refused() -> None:
         ExemplarIndex(vectors, labels, n_labels=2, k=1, temperature=0.0)
 
 
-def test_settings_are_chosen_on_validation_and_the_index_holds_train_and_val() -> None:
+def test_settings_are_chosen_on_dev_and_the_index_holds_train_and_dev() -> None:
     train_vectors, train_labels = clustered(8, 4, seed=4)
-    val_vectors, val_labels = clustered(3, 4, seed=4)
+    dev_vectors, dev_labels = clustered(3, 4, seed=4)
     names = ("a", "b", "c", "d")
     # A head that always says "a": only the votes can get the other labels right.
     kernel = np.zeros((384, 4), dtype=np.float32)
@@ -81,11 +81,11 @@ def test_settings_are_chosen_on_validation_and_the_index_holds_train_and_val() -
     index, choice = build_exemplars(
         head,
         (train_vectors, [names[i] for i in train_labels]),
-        (val_vectors, [names[i] for i in val_labels]),
+        (dev_vectors, [names[i] for i in dev_labels]),
         "accuracy",
     )
-    assert choice.head_val_score == pytest.approx(0.25)
-    assert choice.val_score == 1.0 and choice.weight == 1.0
+    assert choice.head_dev_score == pytest.approx(0.25)
+    assert choice.dev_score == 1.0 and choice.weight == 1.0
     assert index.vectors.shape == (32 + 12, 384)
 
 

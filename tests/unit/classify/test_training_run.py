@@ -77,6 +77,7 @@ def test_frozen_training_writes_a_loadable_bundle_scored_on_held_out_data(tmp_pa
     assert metrics["sentiment"]["evaluation"]["n"] == 15  # the official-validation stand-in
     heldout = (tmp_path / "cache" / "eval" / "banking77_heldout.csv").read_text().splitlines()
     assert len(heldout) == 1 + 6
+    assert metrics["intent"]["dev"]["n"] == 6 and metrics["intent"]["dev_size"] == 6
     assert "pytest" in (out / "MODEL_CARD.md").read_text()
 
 
@@ -106,7 +107,7 @@ def test_ngrams_are_chosen_on_the_tweets_the_bundle_never_saw(tmp_path: Path) ->
     assert "Sentiment n-grams" in (target / "MODEL_CARD.md").read_text()
 
 
-def test_a_bundle_fitted_on_every_tweet_chooses_its_ngram_blend_on_its_validation_tweets(
+def test_a_bundle_fitted_on_every_tweet_chooses_its_ngram_blend_on_its_dev_tweets(
     tmp_path: Path,
 ) -> None:
     out = train_tiny(tmp_path)
@@ -118,12 +119,17 @@ def test_a_bundle_fitted_on_every_tweet_chooses_its_ngram_blend_on_its_validatio
     add_ngrams.main(step_args(tmp_path, tmp_path / "intent-memory", "with-ngrams"))
 
     metrics = json.loads((tmp_path / "with-ngrams" / "metrics.json").read_text())
-    assert metrics["sentiment_ngrams"]["chosen_on"] == "validation"
+    assert metrics["sentiment_ngrams"]["chosen_on"] == "dev"
     assert metrics["sentiment_ngrams"]["selection_size"] == 6  # 10% of the 60 training tweets
     assert metrics["sentiment_ngrams"]["tweets"] == 60
     card = (tmp_path / "with-ngrams" / "MODEL_CARD.md").read_text()
-    assert "validation tweets of the encoder" in card
+    assert "dev tweets of the encoder" in card
     assert "| encoder (head) |" in card  # no sentiment memory to credit
+    # The last stage ends the card with every step's dev and once-reported figures.
+    side_by_side = card[card.index("## Dev, held-out, validation and test side by side") :]
+    assert "| + exemplar votes | dev, votes from train only:" in side_by_side
+    assert "| + n-grams | dev (n=6), out of fold:" in side_by_side
+    assert side_by_side.count("| served | — |") == 2
 
 
 def test_ngrams_are_refused_when_every_tweet_is_inside_the_encoder_or_a_memory(
@@ -133,5 +139,5 @@ def test_ngrams_are_refused_when_every_tweet_is_inside_the_encoder_or_a_memory(
     add_exemplars.main(step_args(tmp_path, out, "both-memories"))
     assert load_bundle(tmp_path / "both-memories").sentiment.exemplars is not None
 
-    with pytest.raises(SystemExit, match="exemplars hold its validation tweets"):
+    with pytest.raises(SystemExit, match="exemplars hold its dev tweets"):
         add_ngrams.main(step_args(tmp_path, tmp_path / "both-memories", "x"))
