@@ -211,7 +211,7 @@ FROM runtime-ml AS classify
 COPY services/__init__.py /app/services/__init__.py
 COPY services/classify /app/services/classify
 # The serving bundle, the only one in the repo; training/ is never in an image.
-COPY models/classify/v5 /app/models/classify/v5
+COPY models/classify/v6 /app/models/classify/v6
 # Its int8 ONNX model too, built here (TensorFlow runs once, in this step's subprocess): pods
 # then load it with ONNX Runtime alone, start in seconds, never import TensorFlow and keep a
 # read-only root. Serving another bundle needs a writable CLASSIFY_INT8_CACHE_DIR (docs/deploy.md).
@@ -251,7 +251,7 @@ FROM runtime-ml-cuda AS classify-cuda
 COPY services/__init__.py /app/services/__init__.py
 COPY services/classify /app/services/classify
 # The serving bundle; training/ is never in an image.
-COPY models/classify/v5 /app/models/classify/v5
+COPY models/classify/v6 /app/models/classify/v6
 ENV CLASSIFY_GRPC_HOST=0.0.0.0
 EXPOSE 50052 9102
 LABEL org.opencontainers.image.title="carepulse-classify" \

@@ -108,8 +108,8 @@ console-screenshots: install browser-deps ## rerun the console's two flows and w
 # ---- models: training and evaluation (each prints one JSON object as its last line) ----
 DATA_DIR ?= ../shared/datasets
 
-train: install ## fine-tune classify on DATA_DIR, then its exemplars and n-grams (~55 min, 2 cores): models/classify/v5
-	nice $(BIN)/python -m training.classify --data-dir $(DATA_DIR) --version v5 \
+train: install ## fine-tune classify on DATA_DIR, then its exemplars and n-grams (~55 min, 2 cores): models/classify/v6
+	nice $(BIN)/python -m training.classify --data-dir $(DATA_DIR) --version v6 \
 	  --sentiment-train-size 0 --sentiment-epochs 2 --evaluations 3 --exemplar-tasks intent
 
 eval-intent: install ## score intent on a text,category CSV: make eval-intent FILE=...

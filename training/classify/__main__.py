@@ -1,6 +1,6 @@
 """`python -m training.classify`: the whole classify training pipeline, stage after stage.
 
-    python -m training.classify --data-dir ../shared/datasets --version v5 \\
+    python -m training.classify --data-dir ../shared/datasets --version v6 \\
         --sentiment-train-size 0 --sentiment-epochs 2 --evaluations 3 --exemplar-tasks intent
 
 1. `train_base`: LoRA adapters and both heads (options this command does not know go there),

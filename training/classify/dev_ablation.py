@@ -1,6 +1,6 @@
 """`python -m training.classify.dev_ablation`: does each served part earn its place on dev?
 
-    python -m training.classify.dev_ablation --bundle models/classify/v5 \\
+    python -m training.classify.dev_ablation --bundle models/classify/v6 \\
         --data-dir ../shared/datasets
 
 Scores each task's served pipeline on its dev split with one part at a time taken out: the
@@ -71,15 +71,19 @@ def ablate(
 
     untempered = softmax(head_logits)
     served_head = softmax(head_logits / np.float32(temperature))
+    tempered = temperature != 1.0  # else the served head is the T 1 row: no row twice
     variants = [
         ("head alone, T 1", untempered),
         ("head alone, T fitted on the other half of dev", _cross_fitted(head_logits, gold, seed)),
-        (f"head alone, T {temperature:.4g} (fitted on all of dev)", served_head),
     ]
+    if tempered:
+        variants += [(f"head alone, T {temperature:.4g} (fitted on all of dev)", served_head)]
     if len(others) > 1:  # with one other part, "served less it" is the head alone above
         variants += [(f"served less {name}", blend(served_head, name)) for name, _, _ in others]
+    if others and tempered:
+        variants += [("served, head at T 1", blend(untempered))]
     if others:
-        variants += [("served, head at T 1", blend(untempered)), ("served", blend(served_head))]
+        variants += [("served", blend(served_head))]
     return [_row(name, p, gold, metric) for name, p in variants]
 
 

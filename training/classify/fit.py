@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,23 +142,29 @@ def train_softmax_head(
 def fit_temperature(logits: npt.NDArray[np.float32], labels: npt.NDArray[np.int64]) -> float:
     """Temperature T > 0 minimising the NLL of softmax(logits / T) (golden-section on log T)."""
 
-    def nll(log_t: float) -> float:
-        scaled = logits.astype(np.float64) / np.exp(log_t)
+    def nll(temperature: float) -> float:
+        scaled = logits.astype(np.float64) / temperature
         scaled -= scaled.max(axis=1, keepdims=True)
         log_z = np.log(np.exp(scaled).sum(axis=1))
         return float((log_z - scaled[np.arange(len(labels)), labels]).mean())
 
+    return minimising_temperature(nll)
+
+
+def minimising_temperature(loss: Callable[[float], float]) -> float:
+    """The T in [0.05, 20] minimising `loss(T)`, by golden-section search on log T (the loss
+    must have one minimum there, as a log loss does in a softmax temperature)."""
     lo, hi = np.log(0.05), np.log(20.0)
     ratio = (np.sqrt(5.0) - 1.0) / 2.0
     a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
-    fa, fb = nll(a), nll(b)
+    fa, fb = loss(float(np.exp(a))), loss(float(np.exp(b)))
     for _ in range(80):
         if fa < fb:
             hi, b, fb = b, a, fa
             a = hi - ratio * (hi - lo)
-            fa = nll(a)
+            fa = loss(float(np.exp(a)))
         else:
             lo, a, fa = a, b, fb
             b = lo + ratio * (hi - lo)
-            fb = nll(b)
+            fb = loss(float(np.exp(b)))
     return float(np.exp((lo + hi) / 2.0))

@@ -268,7 +268,7 @@ def _side_by_side_table(task: str, metrics: dict[str, Any], test: str, test_sour
             (
                 "+ n-grams",
                 f"{pool} (n={ngrams['selection_size']:,}), out of fold: "
-                f"T {ngrams['temperature']}, share {ngrams['weight']}",
+                f"T {ngrams['temperature']}, share {ngrams['weight']}{_head_in_blend(ngrams)}",
                 f"{dev} (encoder alone {ngrams['encoder_score']}, {ngrams['forward']})",
                 str(metrics[task]["evaluation"][metric]),
             )
@@ -290,6 +290,13 @@ def _side_by_side_table(task: str, metrics: dict[str, Any], test: str, test_sour
     return "\n".join(lines)
 
 
+def _head_in_blend(ngrams: dict[str, Any]) -> str:
+    # Bundles up to v5 served the head at its own temperature and did not record it here.
+    if "head_temperature" not in ngrams:
+        return ""
+    return f", head T {ngrams['head_temperature']:g} in the blend"
+
+
 def with_side_by_side(card: str, section: str) -> str:
     """`card` ending with `section`, in place of any side-by-side section it had."""
     return without_side_by_side(card).rstrip("\n") + "\n\n" + section
@@ -297,10 +304,15 @@ def with_side_by_side(card: str, section: str) -> str:
 
 def without_side_by_side(card: str) -> str:
     """`card` less its side-by-side section, which describes one version's figures only."""
-    start = card.find(SIDE_BY_SIDE_HEADING)
+    return without_section(card, SIDE_BY_SIDE_HEADING)
+
+
+def without_section(card: str, heading: str) -> str:
+    """`card` less the level-2 section whose heading starts with `heading`, if it has one."""
+    start = card.find(heading)
     if start < 0:
         return card
-    end = card.find("\n## ", start + len(SIDE_BY_SIDE_HEADING))
+    end = card.find("\n## ", start + len(heading))
     return card[:start] + (card[end + 1 :] if end >= 0 else "")
 
 

@@ -12,12 +12,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from services.classify.head import softmax
 from services.classify.ngrams import CountRows, NgramFeaturizer, NgramModel
-from training.classify.exemplars import score
-from training.classify.fit import fit_temperature
-
-BLEND_WEIGHTS = tuple(round(0.05 * i, 2) for i in range(21))  # the n-gram model's share
 
 
 @dataclass(frozen=True)
@@ -117,16 +112,6 @@ def _sparse_batch(
     return np.stack([batch_rows, rows.ids[flat]], axis=1), values[flat]
 
 
-@dataclass(frozen=True)
-class NgramBlendChoice:
-    temperature: float
-    weight: float
-    selection_size: int
-    selection_score: float  # macro recall of the blend on the selection texts
-    encoder_score: float  # ... of the encoder's distribution alone
-    ngram_score: float  # ... of the n-gram model alone
-
-
 def fit_ngram_model(
     featurizer: NgramFeaturizer,
     rows: CountRows,
@@ -159,31 +144,3 @@ def out_of_fold_logits(
         model = fit_ngram_model(featurizer, rows.take(rest), label_ids[rest], n_labels, config)
         logits[fold] = model.logits(rows.take(fold))
     return logits[selection]
-
-
-def choose_blend(
-    encoder_probabilities: npt.NDArray[np.float32],
-    ngram_logits: npt.NDArray[np.float32],
-    gold: npt.NDArray[np.int64],
-) -> NgramBlendChoice:
-    """Temperature by NLL, then the blend weight with the best macro recall (log loss breaks
-    ties), both on texts neither model was fitted on."""
-    temperature = fit_temperature(ngram_logits, gold)
-    ngram_probabilities = softmax(ngram_logits / np.float32(temperature))
-    best: tuple[tuple[float, float], float] | None = None
-    for weight in BLEND_WEIGHTS:
-        mixed = (1.0 - weight) * encoder_probabilities + weight * ngram_probabilities
-        picked = mixed[np.arange(len(gold)), gold]
-        log_likelihood = float(np.mean(np.log(picked + 1e-7)))
-        rank = (score(mixed, gold, "macro_recall"), log_likelihood)
-        if best is None or rank > best[0]:
-            best = (rank, weight)
-    assert best is not None
-    return NgramBlendChoice(
-        temperature=round(temperature, 4),
-        weight=best[1],
-        selection_size=len(gold),
-        selection_score=round(best[0][0], 4),
-        encoder_score=round(score(encoder_probabilities, gold, "macro_recall"), 4),
-        ngram_score=round(score(ngram_probabilities, gold, "macro_recall"), 4),
-    )

@@ -57,6 +57,22 @@ def test_the_served_row_is_the_shared_blend_and_each_part_can_be_left_out() -> N
     assert "served less votes" in by_name and "served, head at T 1" in by_name
 
 
+def test_a_head_served_at_t_1_gets_no_second_t_1_row() -> None:
+    logits, gold = overconfident_logits(300, seed=4)
+    votes = softmax(np.random.default_rng(5).normal(size=(300, 3)).astype(np.float32))
+
+    rows = ablate(logits, 1.0, [("n-grams", 0.35, votes)], gold, "macro_recall")
+
+    assert [r.variant for r in rows] == [
+        "head alone, T 1",
+        "head alone, T fitted on the other half of dev",
+        "served",
+    ]
+    served = 0.65 * softmax(logits) + 0.35 * votes
+    picked = served[np.arange(300), gold]
+    assert rows[-1].log_loss == pytest.approx(-np.mean(np.log(picked)), abs=1e-4)
+
+
 def test_render_prints_one_markdown_row_per_variant() -> None:
     logits, gold = overconfident_logits(50, seed=3)
     rows = ablate(logits, 2.5, [], gold, "accuracy")

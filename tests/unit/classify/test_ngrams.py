@@ -1,4 +1,4 @@
-"""The sentiment n-gram model: features, training in TensorFlow, storage, blend selection."""
+"""The sentiment n-gram model: features, training in TensorFlow, storage, serving."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from services.classify.pipeline import PipelineError
 from textencoder import SentenceEncoder
 from training.classify.ngrams import (
     NgramTrainingConfig,
-    choose_blend,
     count_rows,
     fit_ngram_model,
     out_of_fold_logits,
@@ -122,25 +121,6 @@ def test_out_of_fold_logits_never_come_from_a_model_that_saw_the_row() -> None:
     in_sample = fit_ngram_model(SMALL, rows, labels, 2, QUICK).logits(rows)[selection]
     assert np.mean(in_sample.argmax(axis=1) == labels[selection]) > 0.95
     assert np.mean(held_out.argmax(axis=1) == labels[selection]) < 0.75
-
-
-def test_blend_weight_follows_how_much_the_ngrams_add() -> None:
-    rng = np.random.default_rng(1)
-    gold = rng.integers(0, 3, size=600)
-    # The encoder is right on the first half only; the n-grams are right everywhere, or never.
-    encoder = np.full((600, 3), 0.2, dtype=np.float32)
-    encoder[np.arange(300), gold[:300]] = 0.6
-    encoder[np.arange(300, 600), (gold[300:] + 1) % 3] = 0.6
-    helpful = np.where(np.arange(3) == gold[:, None], 2.0, 0.0).astype(np.float32)
-    useless = np.where(np.arange(3) == (gold[:, None] + 2) % 3, 2.0, 0.0).astype(np.float32)
-
-    chosen = choose_blend(encoder, helpful, gold)
-    assert chosen.weight >= 0.5 and chosen.selection_score == 1.0
-    assert chosen.encoder_score == pytest.approx(0.5, abs=0.01)
-    # Always wrong: its fitted temperature flattens it, and the blend scores as the encoder.
-    ignored = choose_blend(encoder, useless, gold)
-    assert ignored.ngram_score == 0.0
-    assert ignored.selection_score == ignored.encoder_score
 
 
 def test_bundle_serves_the_ngram_blend_and_checks_its_file(

@@ -12,25 +12,26 @@ from training.classify import __main__ as pipeline
 from training.classify import add_exemplars, add_ngrams, train_base
 from training.classify.bundle_data import parse_step_args
 
-# The arguments `make train` passes, and the three commands that built models/classify/v5.
+# The arguments `make train` passes, and the three commands it runs: v5's recipe, whose last
+# stage now also chooses the head's temperature in the sentiment blend (v6 = v5 + that stage).
 MAKE_TRAIN = (
-    "--data-dir ../shared/datasets --version v5 --sentiment-train-size 0 --sentiment-epochs 2 "
+    "--data-dir ../shared/datasets --version v6 --sentiment-train-size 0 --sentiment-epochs 2 "
     "--evaluations 3 --exemplar-tasks intent"
 )
-V5_STAGES = [
+MAKE_TRAIN_STAGES = [
     (
         "train_base",
-        "--data-dir ../shared/datasets --version v5 --sentiment-train-size 0 "
-        "--sentiment-epochs 2 --evaluations 3 --output build/classify/v5-finetuned",
+        "--data-dir ../shared/datasets --version v6 --sentiment-train-size 0 "
+        "--sentiment-epochs 2 --evaluations 3 --output build/classify/v6-finetuned",
     ),
     (
         "add_exemplars",
-        "--data-dir ../shared/datasets --bundle build/classify/v5-finetuned --tasks intent "
-        "--version v5 --output build/classify/v5-exemplars",
+        "--data-dir ../shared/datasets --bundle build/classify/v6-finetuned --tasks intent "
+        "--version v6 --output build/classify/v6-exemplars",
     ),
     (
         "add_ngrams",
-        "--data-dir ../shared/datasets --bundle build/classify/v5-exemplars --version v5",
+        "--data-dir ../shared/datasets --bundle build/classify/v6-exemplars --version v6",
     ),
 ]
 
@@ -52,12 +53,12 @@ def stage_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
     return calls
 
 
-def test_make_train_runs_the_three_stages_in_order_with_the_v5_command_lines(
+def test_make_train_runs_the_three_stages_in_order_with_the_served_bundles_command_lines(
     stage_calls: list[tuple[str, list[str]]],
 ) -> None:
     pipeline.main(shlex.split(MAKE_TRAIN))
 
-    assert stage_calls == [(name, shlex.split(argv)) for name, argv in V5_STAGES]
+    assert stage_calls == [(name, shlex.split(argv)) for name, argv in MAKE_TRAIN_STAGES]
 
 
 def test_each_stage_reads_the_bundle_the_previous_stage_wrote(
@@ -83,15 +84,15 @@ def test_every_stage_command_line_is_accepted_by_that_stage(
     (_, base), (_, exemplars), (_, ngrams) = stage_calls
     parsed = train_base.parse_args(base)
     assert (parsed.sentiment_train_size, parsed.sentiment_epochs, parsed.evaluations) == (0, 2, 3)
-    assert parsed.output == Path("build/classify/v5-finetuned")
+    assert parsed.output == Path("build/classify/v6-finetuned")
     step = parse_step_args(
         "x", None, exemplars, data_help="", forward_help="", extra=add_exemplars.add_tasks_argument
     )
     assert step.tasks == ["intent"]
-    assert step.bundle == Path("build/classify/v5-finetuned")
+    assert step.bundle == Path("build/classify/v6-finetuned")
     step = parse_step_args("x", None, ngrams, data_help="", forward_help="")
-    assert step.bundle == Path("build/classify/v5-exemplars")
-    assert step.output == Path(train_base.REPO_ROOT / "models" / "classify" / "v5")
+    assert step.bundle == Path("build/classify/v6-exemplars")
+    assert step.output == Path(train_base.REPO_ROOT / "models" / "classify" / "v6")
 
 
 def test_no_image_build_context_holds_the_training_package() -> None:
