@@ -1,4 +1,4 @@
-"""``python -m benchmarks.nab --data DIR --labels FILE --out DIR [--jobs N]``.
+"""``python -m benchmarks.nab --data DIR --labels FILE --out DIR [--jobs N] [--subset NAME]``.
 
 Runs the service's volume detector (``runner``) over every data file, writes the score files,
 scores every file that has an entry in the labels (files with an empty window list count too:
@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.monotonic()
-    keys = data_files(args.data)
+    keys = data_files(args.data, args.subset)
     rows = run_corpus(args.data, args.out, keys, jobs=args.jobs)
     elapsed = time.monotonic() - started
     print(f"scored {rows} rows in {len(keys)} files in {elapsed:.1f}s")

@@ -1,6 +1,7 @@
 """Leave-one-category-out (LOCO) check of the volume detector's settings on NAB.
 
-``python -m benchmarks.nab.loco --data DIR --labels FILE --out DIR [--jobs N] [--only NAME]``
+``python -m benchmarks.nab.loco --data DIR --labels FILE --out DIR [--jobs N] [--only NAME]
+[--subset NAME] [--group category|file]``
 
 A corpus score rewards settings fitted to these very files. LOCO asks whether the way the
 settings were chosen generalises: for each category (``realKnownCause``, ...) in turn, the
@@ -14,13 +15,17 @@ guards (a step either way), so a default that only wins on some categories is no
 they are held out, and the held-out score shows what that costs. ``--only default`` keeps the
 shipped settings fixed, so only the threshold is chosen without the held-out category. Prints
 one line per held-out category and profile, then a JSON object with the pooled scores.
+
+On a subset (``--subset count-like``) the files are held out one at a time instead
+(``--group file``, its default there): its nine files fall in three categories, and holding
+out the one with six of them would leave three files, one of each kind, to choose on.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -59,11 +64,24 @@ def candidate_configs() -> dict[str, VolumeConfig]:
     return candidates
 
 
+def category_of(key: str) -> str:
+    """NAB's category of a file key: ``realKnownCause/nyc_taxi.csv`` -> ``realKnownCause``."""
+    return key.split("/")[0]
+
+
+def file_of(key: str) -> str:
+    """The file key itself, to hold files out one at a time."""
+    return key
+
+
+GROUPINGS: dict[str, Callable[[str], str]] = {"category": category_of, "file": file_of}
+
+
 @dataclass(frozen=True)
 class HeldOut:
-    """The choice made without one category, and that category's score under it."""
+    """The choice made without one group of files, and that group's score under it."""
 
-    category: str
+    group: str
     candidate: str
     result: Mapping[str, float]
 
@@ -76,17 +94,21 @@ def _pooled(points: Mapping[str, list[LabelledPoint]], keys: Sequence[str]) -> l
     return [point for key in keys for point in points[key]]
 
 
-def leave_one_category_out(
-    labelled: Labelled, window_counts: Mapping[str, int], profile: CostProfile
+def leave_one_group_out(
+    labelled: Labelled,
+    window_counts: Mapping[str, int],
+    profile: CostProfile,
+    group_of: Callable[[str], str] = category_of,
 ) -> tuple[float, list[HeldOut]]:
-    """Pooled LOCO score of ``profile`` and the per-category choices and scores."""
+    """Pooled score of ``profile`` with each group held out in turn (by default the
+    categories: LOCO), and the per-group choices and scores."""
     keys = sorted(window_counts)
-    categories = sorted({key.split("/")[0] for key in keys})
+    groups = sorted({group_of(key) for key in keys})
     raw = null = perfect = 0.0
     held_out: list[HeldOut] = []
-    for category in categories:
-        train = [key for key in keys if not key.startswith(category + "/")]
-        test = [key for key in keys if key.startswith(category + "/")]
+    for group in groups:
+        train = [key for key in keys if group_of(key) != group]
+        test = [key for key in keys if group_of(key) == group]
         train_windows = sum(window_counts[key] for key in train)
         choices = {
             name: sweep_best_threshold(_pooled(points, train), profile, train_windows)
@@ -106,7 +128,7 @@ def leave_one_category_out(
             "raw": round(result.raw, 3),
             "false_positives": result.false_positives,
         }
-        held_out.append(HeldOut(category, chosen, summary))
+        held_out.append(HeldOut(group, chosen, summary))
     return 100.0 * (raw - null) / (perfect - null), held_out
 
 
@@ -118,10 +140,16 @@ def main() -> None:
         choices=sorted(candidate_configs()),
         help="one candidate: only the threshold is chosen without the held-out category",
     )
+    parser.add_argument(
+        "--group",
+        choices=sorted(GROUPINGS),
+        help="what is held out: a category (default) or, on a subset, a file (its default)",
+    )
     args = parser.parse_args()
+    group_of = GROUPINGS[args.group or ("file" if args.subset else "category")]
 
     windows = load_windows(args.labels)
-    keys = [key for key in data_files(args.data) if key in windows]
+    keys = [key for key in data_files(args.data, args.subset) if key in windows]
     labelled: dict[str, dict[str, list[LabelledPoint]]] = {}
     candidates = candidate_configs()
     if args.only:
@@ -137,9 +165,9 @@ def main() -> None:
 
     summary: dict[str, object] = {"files": len(keys), "candidates": len(labelled)}
     for profile in PROFILES:
-        pooled, held_out = leave_one_category_out(labelled, window_counts, profile)
+        pooled, held_out = leave_one_group_out(labelled, window_counts, profile, group_of)
         for item in held_out:
-            print(f"{profile.name:>14} {item.category:<22} {item.candidate:<22} {item.result}")
+            print(f"{profile.name:>14} {item.group:<22} {item.candidate:<22} {item.result}")
         summary[f"loco_{profile.name}"] = round(pooled, 2)
     print(json.dumps(summary))
 

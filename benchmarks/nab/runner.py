@@ -5,7 +5,9 @@ Output: ``<out>/<category>/<name>.csv`` with header ``timestamp,value,anomaly_sc
 per input row, in input order. Each file is one series, fed value by value to a fresh
 :class:`~services.alert.detection.series_monitor.VolumeWatch` (the volume kind of the
 service's SeriesMonitor: its surge detector and incident tracker), with the service's defaults
-unless a configuration is given (the leave-one-category-out check compares several).
+unless a configuration is given (the leave-one-category-out check compares several). A row is
+a bucket as wide as the file's median row spacing (5 minutes for most of NAB, 30 for the taxi
+counts), with the settings the service derives for that bucket width.
 
 A row's score is what the service would alert on: the bucket's score where the watch could
 open an incident (none open, no cooldown) and 0 while one is open, in its cooldown, or
@@ -17,27 +19,37 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from benchmarks.nab.scoring import parse_timestamp
+from benchmarks.nab.subsets import SUBSETS
 from services.alert.detection.incidents import Decision, IncidentRules
 from services.alert.detection.series_monitor import VolumeWatch
 from services.alert.detection.volume import VolumeConfig, VolumeJudgement
 
 
 def add_corpus_arguments(parser: argparse.ArgumentParser, *, out_help: str) -> None:
-    """--data, --labels, --out and --jobs, as every NAB command takes them."""
+    """--data, --labels, --out, --jobs and --subset, as every NAB command takes them."""
     parser.add_argument("--data", type=Path, required=True, help="NAB data dir (<category>/*.csv)")
     parser.add_argument("--labels", type=Path, required=True, help="combined_windows.json")
     parser.add_argument("--out", type=Path, required=True, help=out_help)
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
+    parser.add_argument(
+        "--subset", choices=sorted(SUBSETS), help="only these files (benchmarks/nab/subsets.py)"
+    )
 
 
-def data_files(data_dir: Path) -> list[str]:
-    """File keys (``<category>/<name>.csv``) of every data file, sorted."""
-    return sorted(p.relative_to(data_dir).as_posix() for p in data_dir.glob("*/*.csv"))
+def data_files(data_dir: Path, subset: str | None = None) -> list[str]:
+    """File keys (``<category>/<name>.csv``) of every data file, or of those in the named
+    subset, sorted."""
+    keys = sorted(p.relative_to(data_dir).as_posix() for p in data_dir.glob("*/*.csv"))
+    if subset is None:
+        return keys
+    return [key for key in keys if key in SUBSETS[subset]]
 
 
 def alert_score(judgement: VolumeJudgement, decision: Decision) -> float:
@@ -47,24 +59,30 @@ def alert_score(judgement: VolumeJudgement, decision: Decision) -> float:
     return 0.0
 
 
+def bucket_width(timestamps: Sequence[datetime]) -> timedelta:
+    """The median spacing of the rows (a few gaps or duplicates do not move it)."""
+    if len(timestamps) < 2:
+        return timedelta(minutes=5)  # NAB's usual spacing; a single row learns nothing anyway
+    gaps = sorted(b - a for a, b in itertools.pairwise(timestamps))
+    return gaps[len(gaps) // 2]
+
+
 def score_file(data_dir: Path, out_dir: Path, key: str, config: VolumeConfig | None = None) -> int:
     """Score one file and write its results; returns the number of rows."""
-    watch = VolumeWatch.fresh(config or VolumeConfig(), IncidentRules())
+    with (data_dir / key).open(newline="") as source:
+        rows = [(row["timestamp"], row["value"]) for row in csv.DictReader(source)]
+    timestamps = [parse_timestamp(timestamp) for timestamp, _ in rows]
+    settings = (config or VolumeConfig()).for_bucket_width(bucket_width(timestamps))
+    watch = VolumeWatch.fresh(settings, IncidentRules())
     target = out_dir / key
     target.parent.mkdir(parents=True, exist_ok=True)
-    rows = 0
-    with (data_dir / key).open(newline="") as source, target.open("w", newline="") as sink:
+    with target.open("w", newline="") as sink:
         writer = csv.writer(sink, lineterminator="\n")
         writer.writerow(["timestamp", "value", "anomaly_score"])
-        for row in csv.DictReader(source):
-            judgement, decision = watch.observe(
-                float(row["value"]), parse_timestamp(row["timestamp"])
-            )
-            writer.writerow(
-                [row["timestamp"], row["value"], f"{alert_score(judgement, decision):.6f}"]
-            )
-            rows += 1
-    return rows
+        for (timestamp, value), at in zip(rows, timestamps, strict=True):
+            judgement, decision = watch.observe(float(value), at)
+            writer.writerow([timestamp, value, f"{alert_score(judgement, decision):.6f}"])
+    return len(rows)
 
 
 def run_corpus(

@@ -145,7 +145,7 @@ class AlertSettings(ServiceSettings):
                 min_fold=self.volume_min_fold,
                 sustained_buckets=self.volume_sustained_buckets,
                 warmup_buckets=self.volume_warmup_buckets,
-            ),
+            ).for_bucket_width(self.bucket_width),
             volume_incidents=IncidentRules(
                 cooldown_buckets=self.volume_cooldown_buckets,
                 resolve_after_buckets=self.volume_resolve_after_buckets,

@@ -14,6 +14,10 @@ _TINY = 1e-300
 _CONTINUED_FRACTION_STEPS = 400
 _EPSILON = 1e-12
 _LN10 = math.log(10.0)
+# Below this dispersion the negative binomial is Poisson to far within any alerting margin,
+# and its size (1 / dispersion) is so large that the incomplete beta's log-gamma differences
+# cancel catastrophically (at 1e-14, a tail off by 0.2 decades, or of the wrong sign).
+_POISSON_DISPERSION = 1e-8
 
 
 def score_of(p_value: float) -> float:
@@ -76,12 +80,13 @@ def overdispersed_decades(count: float, expected: float, dispersion: float) -> f
     wanders from bucket to bucket (bursts, news, a busy afternoon)."""
     if count <= expected:
         return 0.0
-    if dispersion <= 0.0:
+    if dispersion < _POISSON_DISPERSION:
         return -log_poisson_upper_tail(math.ceil(count), expected) / _LN10
     size = 1.0 / dispersion
     # P(X >= k) = I_x(k, size) with x = expected / (expected + size).
     x = expected / (expected + size)
-    return -log_regularized_incomplete_beta(max(count, _EPSILON), size, x) / _LN10
+    # A probability is at most 1: rounding must not make a surprise negative.
+    return max(0.0, -log_regularized_incomplete_beta(max(count, _EPSILON), size, x) / _LN10)
 
 
 def log_regularized_incomplete_beta(a: float, b: float, x: float) -> float:

@@ -6,9 +6,11 @@ would, and bursts now and then. The detector models exactly that, one count per 
 
 * Expected count = level x seasonal factor. The level is a moving average of the
   deseasonalised counts over about ``level_buckets`` buckets. The factor is learned per hour
-  of day and per hour of week (the ratio of the counts seen then to the level), each shrunk
-  towards the coarser one until it has seen ``seasonal_prior_buckets`` buckets, and forgets
-  with a half-life of ``seasonal_half_life_buckets``.
+  of day and per hour of week: the counts seen then over the levels they were seen at (a ratio
+  of sums, so a bucket counts as much as the traffic the level promised: a count after a
+  silence, when the level is near 0, is no evidence of a thousandfold hour), each shrunk
+  towards the coarser one until it has seen ``seasonal_prior_buckets`` buckets' worth of
+  the current level, and forgets with a half-life of ``seasonal_half_life_buckets``.
 * Overdispersion: counts are negative binomial, variance ``mu + dispersion * mu^2``; the
   dispersion is the series' own, estimated by moments from its recent normal buckets. A
   series whose rate jitters a lot needs a bigger jump to surprise.
@@ -32,8 +34,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from services.alert.detection.state import integer, number, pairs
 from services.alert.detection.surprise import overdispersed_decades
@@ -44,6 +46,10 @@ _MIN_LEVEL = 1e-3  # a level of exactly 0 would make every ratio infinite
 _MAX_DISPERSION = 4.0
 _LOG10_5 = math.log10(5.0)  # from a half to a tenth of the buckets
 _SCORE_DECADES = 10.0  # score 1.0 == 10 decades beyond the series' routine surprise
+_DEFAULT_BUCKET = timedelta(seconds=60)  # what the horizons' defaults are given for
+# The surge threshold's search doubles its step from one standard deviation; 2**64 of them is
+# beyond any count, and keeps the work per bucket bounded where the tail underflows.
+_MAX_DOUBLINGS = 64
 
 
 def _score(decades: float) -> float:
@@ -52,7 +58,8 @@ def _score(decades: float) -> float:
 
 @dataclass(frozen=True)
 class VolumeConfig:
-    """Tuning of a :class:`VolumeSurgeDetector`; horizons are in buckets."""
+    """Tuning of a :class:`VolumeSurgeDetector`; horizons are in buckets, their defaults in
+    60-second buckets (:meth:`for_bucket_width` keeps their span for other widths)."""
 
     # Score: decades of probability beyond the series' routine surprise, / 10 (0.2: a bucket
     # 100 times rarer than the rarest one this series brings in a day, for 1-minute buckets).
@@ -91,6 +98,23 @@ class VolumeConfig:
             raise ValueError("horizons and surge_learning_slowdown must be >= 1")
         if not 0.0 <= self.min_dispersion <= self.initial_dispersion <= _MAX_DISPERSION:
             raise ValueError("need 0 <= min_dispersion <= initial_dispersion <= 4")
+
+    def for_bucket_width(self, width: timedelta) -> VolumeConfig:
+        """These settings, given for 60-second buckets, for buckets of ``width``: the learning
+        horizons keep their span in time (a level over 6 hours, a routine bucket once a day,
+        an hour of a slot's own buckets before it outweighs its prior), so 5-minute buckets
+        do not learn five times slower. Thresholds, the warm-up and the sustained window are
+        what an operator sets per deployment, in buckets, and stay as they are."""
+        scale = _DEFAULT_BUCKET / width
+        return replace(
+            self,
+            level_buckets=max(1.0, self.level_buckets * scale),
+            seasonal_prior_buckets=max(1.0, self.seasonal_prior_buckets * scale),
+            seasonal_half_life_buckets=max(1.0, self.seasonal_half_life_buckets * scale),
+            dispersion_buckets=max(1.0, self.dispersion_buckets * scale),
+            routine_buckets=max(1.0, self.routine_buckets * scale),
+            routine_half_life_buckets=max(1.0, self.routine_half_life_buckets * scale),
+        )
 
 
 @dataclass(frozen=True)
@@ -180,7 +204,7 @@ class VolumeSurgeDetector:
         self.config = c = config or VolumeConfig()
         self._level: float | None = None
         self._buckets_seen = 0
-        # Per slot: decayed [sum of count / level, number of buckets].
+        # Per slot: decayed [sum of counts, sum of the levels they were counted at].
         self._by_hour = [[0.0, 0.0] for _ in range(_HOURS_PER_DAY)]
         self._by_week_hour = [[0.0, 0.0] for _ in range(_HOURS_PER_WEEK)]
         self._dispersion = _Dispersion(c.initial_dispersion, c.min_dispersion, c.dispersion_buckets)
@@ -236,9 +260,13 @@ class VolumeSurgeDetector:
             return low
         step = max(1, math.ceil(math.sqrt(expected + dispersion * expected * expected)))
         high = low + step
-        while not surges(high):
+        for _ in range(_MAX_DOUBLINGS):
+            if surges(high):
+                break
             low, step = high, step * 2
             high = low + step
+        else:  # beyond where the tail can be told from 0 in floating point: nothing surges
+            return high
         while high - low > 1:  # low does not surge, high does
             middle = (low + high) // 2
             if surges(middle):
@@ -265,12 +293,13 @@ class VolumeSurgeDetector:
         return decades, guards
 
     def _factor(self, hour: int, week_hour: int) -> float:
-        """Seasonal factor, hour of week shrunk to hour of day shrunk to 1."""
-        prior = self.config.seasonal_prior_buckets
-        ratios, buckets = self._by_hour[hour]
-        daily = (ratios + prior) / (buckets + prior)
-        ratios, buckets = self._by_week_hour[week_hour]
-        return (ratios + prior * daily) / (buckets + prior)
+        """Seasonal factor, hour of week shrunk to hour of day shrunk to 1; the prior weighs
+        as ``seasonal_prior_buckets`` buckets at the current level."""
+        prior = self.config.seasonal_prior_buckets * (self._level or 1.0)
+        counts, levels = self._by_hour[hour]
+        daily = (counts + prior) / (levels + prior)
+        counts, levels = self._by_week_hour[week_hour]
+        return (counts + prior * daily) / (levels + prior)
 
     def _learn(
         self,
@@ -294,23 +323,22 @@ class VolumeSurgeDetector:
             return
         self._level = max(level + (count / factor - level) * rate, _MIN_LEVEL)
         self._dispersion.learn(count, expected)
-        ratio = count / level
         for sums, periods in (
             (self._by_hour[hour], _HOURS_PER_DAY),
             (self._by_week_hour[week_hour], _HOURS_PER_WEEK),
         ):
             # Each slot sees 1/24 (1/168) of the buckets, so it decays per bucket it sees.
             decay = 0.5 ** (periods / c.seasonal_half_life_buckets)
-            sums[0] = sums[0] * decay + ratio
-            sums[1] = sums[1] * decay + 1.0
+            sums[0] = sums[0] * decay + count
+            sums[1] = sums[1] * decay + level
 
     def to_state(self) -> dict[str, object]:
         """What it has learned, JSON-serializable; the configuration is the caller's."""
         return {
             "level": self._level,
             "buckets_seen": self._buckets_seen,
-            "by_hour": [list(s) for s in self._by_hour],
-            "by_week_hour": [list(s) for s in self._by_week_hour],
+            "hour_slots": [list(s) for s in self._by_hour],
+            "week_hour_slots": [list(s) for s in self._by_week_hour],
             "dispersion": self._dispersion.value,
             "window_dispersion": self._window_dispersion.value,
             "window": [list(pair) for pair in self._window],
@@ -324,8 +352,16 @@ class VolumeSurgeDetector:
         level = state["level"]
         detector._level = None if level is None else number(level)
         detector._buckets_seen = integer(state["buckets_seen"])
-        detector._by_hour = pairs(state["by_hour"], _HOURS_PER_DAY)
-        detector._by_week_hour = pairs(state["by_week_hour"], _HOURS_PER_WEEK)
+        if "hour_slots" in state:
+            detector._by_hour = pairs(state["hour_slots"], _HOURS_PER_DAY)
+            detector._by_week_hour = pairs(state["week_hour_slots"], _HOURS_PER_WEEK)
+        else:  # written before the slots were weighted: [sum of ratios, buckets] each
+            weight = detector._level or 1.0
+            for slots, key, length in (
+                (detector._by_hour, "by_hour", _HOURS_PER_DAY),
+                (detector._by_week_hour, "by_week_hour", _HOURS_PER_WEEK),
+            ):
+                slots[:] = [[r * weight, n * weight] for r, n in pairs(state[key], length)]
         detector._dispersion.value = number(state["dispersion"])
         detector._window_dispersion.value = number(state["window_dispersion"])
         window = state["window"]

@@ -1,12 +1,14 @@
-"""Scoring at a given threshold and the leave-one-category-out check (benchmarks/nab)."""
+"""Scoring at a given threshold, the leave-one-group-out check and subsets (benchmarks/nab)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from benchmarks.nab.loco import candidate_configs, leave_one_category_out
+from benchmarks.nab.loco import candidate_configs, file_of, leave_one_group_out
+from benchmarks.nab.runner import bucket_width, data_files
 from benchmarks.nab.scoring import (
     PROFILES,
     LabelledPoint,
@@ -53,8 +55,8 @@ def test_held_out_category_is_scored_with_the_choice_made_without_it() -> None:
         "c/1.csv": _points("c/1.csv", {510: 0.9}),
     }
     counts = dict.fromkeys(quiet, 1)
-    pooled, held_out = leave_one_category_out({"noisy": noisy, "quiet": quiet}, counts, STANDARD)
-    chosen = {item.category: item.candidate for item in held_out}
+    pooled, held_out = leave_one_group_out({"noisy": noisy, "quiet": quiet}, counts, STANDARD)
+    chosen = {item.group: item.candidate for item in held_out}
     assert chosen["a"] == chosen["c"] == "quiet"
     assert 0.0 < pooled <= 100.0
 
@@ -67,3 +69,34 @@ def test_candidates_are_the_defaults_and_one_setting_varied_at_a_time() -> None:
         changed = [f for f in vars(default) if getattr(config, f) != getattr(default, f)]
         assert len(changed) == (0 if name == "default" else 1), name
     assert len(set(candidates.values())) == len(candidates)  # no duplicates
+
+
+def test_each_held_out_file_is_scored_with_the_choice_made_on_the_other_files() -> None:
+    # One category, so holding out categories would leave nothing to choose on. "early"
+    # detects each window sooner than "late" but has false positives in 2.csv: chosen only
+    # when 2.csv is held out, where it then pays for them.
+    keys = ("a/1.csv", "a/2.csv", "a/3.csv")
+    late = {key: _points(key, {550: 0.9}) for key in keys}
+    early = {key: _points(key, {505: 0.9}) for key in keys}
+    early["a/2.csv"] = _points("a/2.csv", {505: 0.9} | dict.fromkeys((200, 300, 400, 450), 0.95))
+    counts = dict.fromkeys(keys, 1)
+    _, held_out = leave_one_group_out({"early": early, "late": late}, counts, STANDARD, file_of)
+    chosen = {item.group: item.candidate for item in held_out}
+    assert chosen == {"a/1.csv": "late", "a/2.csv": "early", "a/3.csv": "late"}
+    assert held_out[1].result["false_positives"] == 4
+
+
+def test_a_subset_runs_only_its_files(tmp_path: Path) -> None:
+    for key in ("realKnownCause/nyc_taxi.csv", "realKnownCause/machine_temperature.csv"):
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / key).write_text("timestamp,value\n")
+    assert data_files(tmp_path) == [
+        "realKnownCause/machine_temperature.csv",
+        "realKnownCause/nyc_taxi.csv",
+    ]
+    assert data_files(tmp_path, "count-like") == ["realKnownCause/nyc_taxi.csv"]
+
+
+def test_a_file_is_bucketed_at_its_median_row_spacing() -> None:
+    minutes = [0, 5, 10, 15, 20, 60, 65, 66]  # a gap and a stray row
+    assert bucket_width([T0 + timedelta(minutes=m) for m in minutes]) == timedelta(minutes=5)

@@ -8,8 +8,13 @@ import math
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from services.alert.detection import volume
 from services.alert.detection.incidents import Decision, IncidentRules, IncidentTracker
+from services.alert.detection.surprise import overdispersed_decades
 from services.alert.detection.volume import VolumeConfig, VolumeJudgement, VolumeSurgeDetector
+from services.alert.settings import AlertSettings
 
 START = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday
 
@@ -114,6 +119,53 @@ def test_traffic_that_stays_at_its_new_height_becomes_normal() -> None:
     assert not any(d.incident_open for d in decisions[-1440:]), "quiet on the last day"
 
 
+def test_a_count_after_a_silence_does_not_make_its_hour_look_busy() -> None:
+    # A new topic is silent for two hours (its level falls to nearly 0), then brings 15
+    # messages at 02:00 (too few to surge) and 20 a minute from then on. Taken as a ratio to
+    # the level, those 15 would make 02:00 look thousands of times busier than other hours,
+    # and a tenfold surge there two days later would pass for normal.
+    detector = VolumeSurgeDetector()
+    rng = random.Random(5)
+    two_days = [_poisson(rng, 20.0) for _ in range(2 * 1440)]
+    _judge(detector, [0] * 120 + [15] + two_days[121:] + two_days[:120])
+    surge = detector.judge(200, START + timedelta(days=2, hours=2))
+    assert surge.expected < 40
+    assert surge.surged
+
+
+def test_the_surge_threshold_search_is_bounded_where_the_tail_underflows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # At an expectation of 1e16 the negative binomial tail is 1 in floating point for every
+    # count, so no count reaches the surprise needed; the search must still end quickly.
+    calls = 0
+
+    def counted(count: float, expected: float, dispersion: float) -> float:
+        nonlocal calls
+        calls += 1
+        return overdispersed_decades(count, expected, dispersion)
+
+    monkeypatch.setattr(volume, "overdispersed_decades", counted)
+    threshold = VolumeSurgeDetector().surge_threshold(1e16, dispersion=1.2, routine=90.0)
+    assert threshold > 1e30
+    assert calls < 100
+
+
+def test_a_state_written_with_ratio_slots_continues_where_it_was() -> None:
+    # Before the slots were weighted by the level, each held [sum of ratios, buckets].
+    detector = VolumeSurgeDetector()
+    _judge(detector, _traffic(days=2, mean=10.0))
+    state = detector.to_state()
+    level = detector._level or 1.0
+    for old, new in (("by_hour", "hour_slots"), ("by_week_hour", "week_hour_slots")):
+        slots = state.pop(new)
+        assert isinstance(slots, list)
+        state[old] = [[counts / level, levels / level] for counts, levels in slots]
+    restored = VolumeSurgeDetector.from_state(state, detector.config)
+    at = START + timedelta(days=2, hours=14)
+    assert restored.judge(25, at).expected == pytest.approx(detector.judge(25, at).expected)
+
+
 def test_state_round_trip_gives_identical_judgements() -> None:
     counts = _traffic(days=2, mean=10.0)
     original = VolumeSurgeDetector()
@@ -122,3 +174,26 @@ def test_state_round_trip_gives_identical_judgements() -> None:
     restored = VolumeSurgeDetector.from_state(state, original.config)
     later = [*counts[2000:], 400, 500]
     assert _judge(restored, later, 2000) == _judge(original, later, 2000)
+
+
+def test_wider_buckets_learn_over_the_same_hours_and_keep_the_operator_settings() -> None:
+    minute = VolumeConfig()
+    assert minute.for_bucket_width(timedelta(seconds=60)) == minute
+    five = minute.for_bucket_width(timedelta(minutes=5))
+    assert five.level_buckets * 5 == minute.level_buckets  # 6 hours either way
+    assert five.routine_buckets == 288  # one bucket a day
+    assert five.seasonal_prior_buckets == 12  # an hour of the slot's own buckets
+    operator = ("threshold", "min_count", "min_fold", "sustained_buckets", "warmup_buckets")
+    assert all(getattr(five, name) == getattr(minute, name) for name in operator)
+    hourly = minute.for_bucket_width(timedelta(hours=1))
+    assert hourly.seasonal_prior_buckets == 1.0  # never below one bucket
+
+
+def test_the_service_keeps_the_volume_horizons_in_time_whatever_its_bucket_width(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ALERT_BUCKET_SECONDS", "300")
+    monkeypatch.setenv("ALERT_VOLUME_WARMUP_BUCKETS", "12")
+    volume_config = AlertSettings().monitor_config.volume
+    assert volume_config == VolumeConfig(warmup_buckets=12).for_bucket_width(timedelta(minutes=5))
+    assert volume_config.level_buckets == VolumeConfig().level_buckets / 5
