@@ -18,8 +18,10 @@ from servicekit.cache import user_cache_dir
 KAFKA_DIR = Path(__file__).parent / "kafka"
 # `java` is started directly, not through Kafka's scripts (which read KAFKA_HEAP_OPTS): without
 # a bound the JVM would size its heap to a quarter of the machine's memory. A laptop broker's
-# traffic fits in 512 MB.
-BROKER_JVM_OPTIONS = ("-Xms64m", "-Xmx512m")
+# traffic fits in 512 MB. On a laptop the broker shares its cores with the model: the C1 JIT
+# alone (no C2 recompiles) and the serial collector cut its CPU per message from ~0.7 to ~0.4
+# ms in `make bench-pipeline` (docs/performance.md).
+BROKER_JVM_OPTIONS = ("-Xms64m", "-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
 
 
 def kafka_libs_dir() -> Path:
