@@ -44,7 +44,6 @@ _HOURS_PER_DAY = 24
 _HOURS_PER_WEEK = 168
 _MIN_LEVEL = 1e-3  # a level of exactly 0 would make every ratio infinite
 _MAX_DISPERSION = 4.0
-_LOG10_5 = math.log10(5.0)  # from a half to a tenth of the buckets
 _SCORE_DECADES = 10.0  # score 1.0 == 10 decades beyond the series' routine surprise
 _DEFAULT_BUCKET = timedelta(seconds=60)  # what the horizons' defaults are given for
 # The surge threshold's search doubles its step from one standard deviation; 2**64 of them is
@@ -77,7 +76,7 @@ class VolumeConfig:
     surge_learning_slowdown: float = 20.0
     warmup_buckets: int = 60
     routine_buckets: float = 1440.0
-    routine_half_life_buckets: float = 7 * 24 * 60.0
+    routine_half_life_buckets: float = 4 * 7 * 24 * 60.0
     routine_floor_decades: float = 3.0
 
     def __post_init__(self) -> None:
@@ -144,21 +143,19 @@ class _Dispersion:
         self.value = max(self._floor, self.value + (moment - self.value) * self._rate)
 
 
-class _Routine:
-    """How surprising this series' buckets routinely are, in decades of probability.
-
-    A decayed histogram of every bucket's surprise gives the levels that half and a tenth of
-    the buckets reach; the level one bucket in ``buckets`` reaches is extrapolated from those
-    two (a well-calibrated surprise gains one decade per decade of rarity; the surprise of a
-    series that the model fits less well gains more). Both quantiles are far from the tail, so
-    incidents, even several a day, do not move them. Constant memory; the decay is applied
-    lazily through a growing weight.
-    """
+class _Histogram:
+    """A decayed histogram of surprises, in decades; the level one bucket in ``buckets``
+    reaches, extrapolated from the levels that half and the ``top`` fraction of them reach (a
+    well-calibrated surprise gains one decade per decade of rarity; the surprise of a series
+    that the model fits less well gains more). Constant memory; the decay is applied lazily
+    through a growing weight."""
 
     _BIN = 0.1
     _BINS = 300  # 0 to 30 decades; the last bin holds everything beyond
 
-    def __init__(self, buckets: float, half_life: float) -> None:
+    def __init__(self, top: float, buckets: float, half_life: float) -> None:
+        self._top = top
+        self._half_to_top = math.log10(0.5 / top)  # decades of rarity from the median
         self._rarity = math.log10(buckets)
         self._growth = 0.5 ** (-1.0 / half_life)
         self._weight = 1.0
@@ -176,19 +173,19 @@ class _Routine:
         total = sum(self.bins)
         if total == 0.0:
             return floor
-        half = tenth = None
+        half = top = None
         seen = 0.0
         for index, value in enumerate(self.bins):
             seen += value
             if half is None and seen >= 0.5 * total:
                 half = (index + 0.5) * self._BIN
-            if seen >= 0.9 * total:
-                tenth = (index + 0.5) * self._BIN
+            if seen >= (1.0 - self._top) * total:
+                top = (index + 0.5) * self._BIN
                 break
-        if half is None or tenth is None:
+        if half is None or top is None:
             return floor
-        gain = (tenth - half) / _LOG10_5  # decades of surprise per decade of rarity
-        return max(floor, tenth + gain * (self._rarity - 1.0))
+        gain = (top - half) / self._half_to_top  # decades of surprise per decade of rarity
+        return max(floor, top + gain * (self._rarity + math.log10(self._top)))
 
     def to_state(self) -> list[float]:
         return [value / self._weight for value in self.bins]
@@ -197,6 +194,42 @@ class _Routine:
         if len(bins) != self._BINS:
             raise ValueError(f"expected {self._BINS} routine bins")
         self.bins, self._weight = list(bins), 1.0
+
+
+class _Routine:
+    """How surprising this series' buckets routinely are, in decades of probability.
+
+    Once the series is settled, from the top fiftieth of its buckets' surprises: that sees
+    bursts a series brings a few times a day in 5-minute buckets (byte counters jumping tenfold
+    and more), with the sustained windows that hold them, as routine, where a top tenth missed
+    them and paged on each; incidents, a few a week, stay below it. But a series' first day,
+    while its daily cycle is still being learned, brings its most surprising buckets, and in
+    the top fiftieth they would hide a young topic's surges for weeks. So the first ``buckets``
+    buckets go to a histogram read at its top tenth, which serves until the settled histogram
+    has seen as many buckets of its own.
+    """
+
+    _LEARNING_TOP = 0.1
+    _SETTLED_TOP = 0.02
+
+    def __init__(self, buckets: float, half_life: float) -> None:
+        self._learning_buckets = round(buckets)
+        self.learning = _Histogram(self._LEARNING_TOP, buckets, half_life)
+        self.settled = _Histogram(self._SETTLED_TOP, buckets, half_life)
+        self.seen = 0
+
+    def add(self, decades: float) -> None:
+        self.seen += 1
+        (self.learning if self.seen <= self._learning_buckets else self.settled).add(decades)
+
+    def level(self, floor: float) -> float:
+        """The surprise one bucket in ``buckets`` reaches; never below ``floor``."""
+        settled = self.seen >= 2 * self._learning_buckets
+        return (self.settled if settled else self.learning).level(floor)
+
+    def start_settled(self) -> None:
+        """Continue a state from before the settled histogram: its learning day is over."""
+        self.seen = self._learning_buckets
 
 
 class VolumeSurgeDetector:
@@ -342,7 +375,9 @@ class VolumeSurgeDetector:
             "dispersion": self._dispersion.value,
             "window_dispersion": self._window_dispersion.value,
             "window": [list(pair) for pair in self._window],
-            "routine": self._routine.to_state(),
+            "routine": self._routine.learning.to_state(),
+            "routine_settled": self._routine.settled.to_state(),
+            "routine_seen": self._routine.seen,
         }
 
     @classmethod
@@ -371,5 +406,13 @@ class VolumeSurgeDetector:
         routine = state["routine"]
         if not isinstance(routine, list):
             raise ValueError("expected the routine surprise histogram")
-        detector._routine.load([number(value) for value in routine])
+        detector._routine.learning.load([number(value) for value in routine])
+        settled = state.get("routine_settled")
+        if settled is None:  # written before the settled histogram
+            detector._routine.start_settled()
+        elif isinstance(settled, list):
+            detector._routine.settled.load([number(value) for value in settled])
+            detector._routine.seen = integer(state["routine_seen"])
+        else:
+            raise ValueError("expected the settled routine histogram")
         return detector

@@ -95,6 +95,31 @@ def test_a_jump_that_surges_a_calm_series_is_routine_for_a_bursty_one() -> None:
     assert not bursty.judge(3 * usual, at).surged
 
 
+def test_bursts_a_few_times_a_day_become_routine() -> None:
+    # A counter in 5-minute buckets whose rate wanders around 50, and four times a day a bucket
+    # five to twenty times that. With the sustained windows that hold them, the bursts fill
+    # under a tenth of the buckets: a routine read at the top tenth never saw them, and nearly
+    # every burst paged for each bucket it stayed in the window.
+    config = VolumeConfig().for_bucket_width(timedelta(minutes=5))
+    detector = VolumeSurgeDetector(config)
+    rng = random.Random(11)
+    days, per_day = 14, 288
+    bursts = {day * per_day + rng.randrange(per_day) for day in range(days) for _ in range(4)}
+    counts = [
+        _poisson(
+            rng, 50.0 * rng.gammavariate(10.0, 0.1) * (rng.uniform(5, 20) if i in bursts else 1)
+        )
+        for i in range(days * per_day)
+    ]
+    judgements = [
+        detector.judge(count, START + timedelta(minutes=5 * i)) for i, count in enumerate(counts)
+    ]
+    last_week = range((days - 7) * per_day, days * per_day)
+    assert sum(judgements[i].surged for i in last_week) < 4 * 7, "fewer pages than bursts"
+    surge = detector.judge(5000, START + timedelta(days=days, hours=12))
+    assert surge.surged, "a burst far beyond the routine ones still surges"
+
+
 def test_a_moderate_surge_that_lasts_is_caught_by_the_sustained_window() -> None:
     # Ten days of history: its daily cycle is well known, so its noise is small.
     detector = VolumeSurgeDetector()
@@ -164,6 +189,16 @@ def test_a_state_written_with_ratio_slots_continues_where_it_was() -> None:
     restored = VolumeSurgeDetector.from_state(state, detector.config)
     at = START + timedelta(days=2, hours=14)
     assert restored.judge(25, at).expected == pytest.approx(detector.judge(25, at).expected)
+
+
+def test_a_state_from_before_the_settled_routine_keeps_its_routine_for_a_day() -> None:
+    detector = VolumeSurgeDetector()
+    _judge(detector, _traffic(days=3, mean=10.0))
+    state = detector.to_state()
+    del state["routine_settled"], state["routine_seen"]
+    restored = VolumeSurgeDetector.from_state(state, detector.config)
+    floor = detector.config.routine_floor_decades
+    assert restored._routine.level(floor) == detector._routine.learning.level(floor)
 
 
 def test_state_round_trip_gives_identical_judgements() -> None:
