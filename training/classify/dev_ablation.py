@@ -182,7 +182,7 @@ def _task_rows(
         elif isinstance(part.component, NgramModel):
             recorded = bundle.metrics.get("sentiment_ngrams", {}).get("training", {})
             config = NgramTrainingConfig(**recorded)
-            ngrams = _out_of_fold_ngrams(part.component, config, splits, labels)
+            ngrams = out_of_fold_ngrams(part.component, config, splits, labels)
             others.append(("n-grams", part.share, ngrams))
     head = pipeline.head
     return ablate(head.logits(dev_vectors), head.temperature, others, gold, METRICS[task])
@@ -209,7 +209,7 @@ def _train_only_votes(
     return index.votes(dev_vectors)
 
 
-def _out_of_fold_ngrams(
+def out_of_fold_ngrams(
     shipped: NgramModel, config: NgramTrainingConfig, splits: Splits, labels: Sequence[str]
 ) -> npt.NDArray[np.float32]:
     """Each dev tweet scored by an n-gram model fitted without it (2 folds, in the order and

@@ -234,11 +234,10 @@ def v5_dev_distributions(
     votes come from the training split's vectors only, the n-gram logits from models fitted
     without the tweet (2 folds, as `add_ngrams` chose the blend). Also its heads' dev scores."""
     from services.classify.exemplars import ExemplarIndex, stored_form
-    from services.classify.head import softmax
-    from services.classify.ngrams import NgramFeaturizer
     from training.classify.bundle_data import served_forward
+    from training.classify.dev_ablation import out_of_fold_ngrams
     from training.classify.exemplars import score
-    from training.classify.ngrams import NgramTrainingConfig, count_rows, out_of_fold_logits
+    from training.classify.ngrams import NgramTrainingConfig
 
     forward = served_forward(bundle, "int8")  # the path that serves CPUs
     started = time.monotonic()
@@ -261,23 +260,12 @@ def v5_dev_distributions(
     )
 
     sentiment_labels = bundle.sentiment.labels
-    tweets = [splits.sentiment_train, splits.sentiment_dev]
-    texts = [text for part in tweets for text in part.texts]
-    label_ids = _ids([x for part in tweets for x in part.labels], sentiment_labels)
-    selection = np.arange(len(splits.sentiment_train), len(texts))
-    config = NgramTrainingConfig()
-    featurizer = NgramFeaturizer(config.bits)
-    logits = out_of_fold_logits(
-        featurizer,
-        count_rows(featurizer, texts),
-        label_ids,
-        len(sentiment_labels),
-        selection,
-        config,
-    )
     ngrams = bundle.sentiment.ngrams
     assert ngrams is not None  # v5 serves sentiment with n-grams
-    out_of_fold = softmax(logits / np.float32(ngrams.temperature))
+    recorded = bundle.metrics.get("sentiment_ngrams", {}).get("training", {})
+    out_of_fold = out_of_fold_ngrams(
+        ngrams, NgramTrainingConfig(**recorded), splits, sentiment_labels
+    )
     sentiment_dev = forward.encode(splits.sentiment_dev.texts, batch_size=32)
     sentiment = _mix(
         bundle.sentiment, sentiment_dev, splits.sentiment_dev.texts, {id(ngrams): out_of_fold}
