@@ -27,7 +27,7 @@ import numpy.typing as npt
 from servicekit.cache import user_cache_dir
 from services.classify.head import softmax
 from training.classify.evaluation import expected_calibration_error
-from training.classify.exemplars import Metric, score
+from training.classify.exemplars import Metric, log_loss, score
 from training.classify.fit import fit_temperature
 
 if TYPE_CHECKING:
@@ -101,11 +101,10 @@ def _cross_fitted(
 def _row(
     variant: str, p: npt.NDArray[np.float32], gold: npt.NDArray[np.int64], metric: Metric
 ) -> AblationRow:
-    picked = p[np.arange(len(gold)), gold]
     return AblationRow(
         variant=variant,
         score=round(score(p, gold, metric), 4),
-        log_loss=round(float(-np.mean(np.log(np.maximum(picked, 1e-7)))), 4),
+        log_loss=round(log_loss(p, gold), 4),
         ece=round(expected_calibration_error(p.max(axis=1), p.argmax(axis=1) == gold), 4),
     )
 

@@ -49,6 +49,12 @@ def score(
     return float(np.mean([np.mean(predicted[gold == label] == label) for label in np.unique(gold)]))
 
 
+def log_loss(probabilities: npt.NDArray[np.float32], gold: npt.NDArray[np.int64]) -> float:
+    """Mean negative log probability of the gold labels (floored, so a 0 is finite)."""
+    picked = probabilities[np.arange(len(gold)), gold]
+    return float(-np.mean(np.log(np.maximum(picked, 1e-7))))
+
+
 def choose_exemplar_settings(
     head: SoftmaxHead,
     train: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
@@ -69,9 +75,8 @@ def choose_exemplar_settings(
         # As the served pipeline mixes them (services.classify.pipeline).
         probabilities = (1.0 - weight) * head_probabilities + weight * index.votes(dev_vectors)
         value = score(probabilities, dev_ids, metric)
-        picked = probabilities[np.arange(len(dev_ids)), dev_ids]
-        log_loss = float(-np.mean(np.log(np.maximum(picked, 1e-7))))
-        rank = (value, -log_loss)
+        loss = log_loss(probabilities, dev_ids)
+        rank = (value, -loss)
         if best is None or rank > best[0]:
             choice = ExemplarChoice(
                 k=k,
@@ -80,7 +85,7 @@ def choose_exemplar_settings(
                 balanced=balanced,
                 metric=metric,
                 dev_score=round(value, 4),
-                dev_log_loss=round(log_loss, 4),
+                dev_log_loss=round(loss, 4),
                 head_dev_score=round(score(head_probabilities, dev_ids, metric), 4),
             )
             best = (rank, choice)

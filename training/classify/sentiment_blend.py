@@ -22,7 +22,7 @@ import numpy.typing as npt
 from services.classify.head import SoftmaxHead, softmax
 from services.classify.ngrams import NgramModel
 from services.classify.pipeline import TaskPipeline, Weighted
-from training.classify.exemplars import score
+from training.classify.exemplars import log_loss, score
 from training.classify.fit import fit_temperature, minimising_temperature
 
 BLEND_WEIGHTS = tuple(round(0.05 * i, 2) for i in range(21))  # the n-gram model's share
@@ -105,7 +105,7 @@ def choose_blend(
         head_temperature=round(head_temperature, 4),
         selection_size=len(gold),
         selection_score=round(score(served, gold, "macro_recall"), 4),
-        selection_log_loss=round(_log_loss(served, gold), 4),
+        selection_log_loss=round(log_loss(served, gold), 4),
         encoder_score=round(score(encoder.probabilities(1.0), gold, "macro_recall"), 4),
         ngram_score=round(score(ngrams, gold, "macro_recall"), 4),
         cross_fitted_log_loss=round(cross_fitted, 4),
@@ -141,7 +141,7 @@ def _best_weight(
 ) -> float:
     def rank(weight: float) -> tuple[float, float]:
         mixed = _blend(encoder, ngrams, weight)
-        return score(mixed, gold, "macro_recall"), -_log_loss(mixed, gold)
+        return score(mixed, gold, "macro_recall"), -log_loss(mixed, gold)
 
     return max(BLEND_WEIGHTS, key=rank)  # the first of equals: the smaller share
 
@@ -159,13 +159,8 @@ def _blend_log_loss(
     gold: npt.NDArray[np.int64],
     head_temperature: float,
 ) -> float:
-    return _log_loss(_blend(encoder.probabilities(head_temperature), ngrams, weight), gold)
+    return log_loss(_blend(encoder.probabilities(head_temperature), ngrams, weight), gold)
 
 
 def _blend(encoder: Probabilities, ngrams: Probabilities, weight: float) -> Probabilities:
     return np.asarray((1.0 - weight) * encoder + weight * ngrams, dtype=np.float32)
-
-
-def _log_loss(probabilities: Probabilities, gold: npt.NDArray[np.int64]) -> float:
-    picked = probabilities[np.arange(len(gold)), gold]
-    return float(-np.mean(np.log(picked + 1e-7)))
