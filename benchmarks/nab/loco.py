@@ -48,6 +48,7 @@ _GUARDED_SETTINGS: dict[str, tuple[float, ...]] = {
     "sustained_buckets": (0, 5, 10),
     "min_fold": (1.5, 2.0, 3.0),
     "routine_buckets": (288.0, 1440.0, 10080.0),
+    "record_days": (0, 7, 14),
 }
 
 

@@ -68,6 +68,7 @@ class AlertSettings(ServiceSettings):
     volume_min_fold: float = Field(default=VolumeConfig.min_fold, ge=1)
     volume_sustained_buckets: int = Field(default=VolumeConfig.sustained_buckets, ge=0)
     volume_warmup_buckets: int = Field(default=VolumeConfig.warmup_buckets, ge=0)
+    volume_record_days: int = Field(default=VolumeConfig.record_days, ge=0)
     volume_cooldown_buckets: int = Field(default=IncidentRules.cooldown_buckets, ge=0)
     volume_resolve_after_buckets: int = Field(default=IncidentRules.resolve_after_buckets, ge=1)
 
@@ -145,6 +146,7 @@ class AlertSettings(ServiceSettings):
                 min_fold=self.volume_min_fold,
                 sustained_buckets=self.volume_sustained_buckets,
                 warmup_buckets=self.volume_warmup_buckets,
+                record_days=self.volume_record_days,
             ).for_bucket_width(self.bucket_width),
             volume_incidents=IncidentRules(
                 cooldown_buckets=self.volume_cooldown_buckets,

@@ -20,6 +20,9 @@ would, and bursts now and then. The detector models exactly that, one count per 
 * Sustained surge: the same test on the sum of the last ``sustained_buckets`` buckets (with
   its own dispersion, since bursts last more than a bucket), guarded by
   ``sustained_min_fold``: a rise too gradual for any one bucket is caught as it builds.
+* Records: a count (or a count over the expected) beyond the largest of the series' last
+  ``record_days`` days is news however the model fits the series: how many decades it tops
+  them by is a second score, and the bucket's score is the larger (with the same guards).
 * Learning: normal buckets teach the level, the seasonal factors and the dispersion, with the
   count capped at the surge threshold so one burst barely moves them. A surging bucket
   teaches only the level, capped too and ``surge_learning_slowdown`` times slower, so traffic
@@ -27,7 +30,8 @@ would, and bursts now and then. The detector models exactly that, one count per 
 * Warm-up: the first ``warmup_buckets`` buckets of a series only learn: a new topic's first
   messages are not a surge of anything.
 
-Constant memory (192 seasonal slots and a short window) and constant work per bucket.
+Constant memory (192 seasonal slots, a short window, the routine histograms and a maximum
+per day of the record window) and constant work per bucket.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from services.alert.detection.recent_maximum import RecentMaximum
 from services.alert.detection.state import integer, number, pairs
 from services.alert.detection.surprise import overdispersed_decades
 
@@ -49,6 +54,7 @@ _DEFAULT_BUCKET = timedelta(seconds=60)  # what the horizons' defaults are given
 # The surge threshold's search doubles its step from one standard deviation; 2**64 of them is
 # beyond any count, and keeps the work per bucket bounded where the tail underflows.
 _MAX_DOUBLINGS = 64
+_NO_THRESHOLD = 2**62  # no count surges: beyond any count a bucket brings
 
 
 def _score(decades: float) -> float:
@@ -78,20 +84,23 @@ class VolumeConfig:
     routine_buckets: float = 1440.0
     routine_half_life_buckets: float = 4 * 7 * 24 * 60.0
     routine_floor_decades: float = 3.0
+    record_days: int = 7  # 0 disables the record evidence
+    buckets_per_day: float = 1440.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
             raise ValueError("threshold must be in (0, 1]")
         if self.min_count < 1 or self.min_fold < 1.0 or self.sustained_min_fold < 1.0:
             raise ValueError("min_count >= 1, min_fold >= 1 and sustained_min_fold >= 1")
-        if self.sustained_buckets < 0 or self.warmup_buckets < 0:
-            raise ValueError("sustained_buckets and warmup_buckets must be >= 0")
+        if min(self.sustained_buckets, self.warmup_buckets, self.record_days) < 0:
+            raise ValueError("sustained_buckets, warmup_buckets and record_days must be >= 0")
         horizons = (
             self.level_buckets,
             self.seasonal_prior_buckets,
             self.seasonal_half_life_buckets,
             self.dispersion_buckets,
             self.surge_learning_slowdown,
+            self.buckets_per_day,
         )
         if min(horizons) < 1.0:
             raise ValueError("horizons and surge_learning_slowdown must be >= 1")
@@ -113,6 +122,7 @@ class VolumeConfig:
             dispersion_buckets=max(1.0, self.dispersion_buckets * scale),
             routine_buckets=max(1.0, self.routine_buckets * scale),
             routine_half_life_buckets=max(1.0, self.routine_half_life_buckets * scale),
+            buckets_per_day=max(1.0, self.buckets_per_day * scale),
         )
 
 
@@ -148,10 +158,17 @@ class _Histogram:
     reaches, extrapolated from the levels that half and the ``top`` fraction of them reach (a
     well-calibrated surprise gains one decade per decade of rarity; the surprise of a series
     that the model fits less well gains more). Constant memory; the decay is applied lazily
-    through a growing weight."""
+    through a growing weight.
+
+    Bins are a tenth of a decade up to 30 decades, then a twentieth of a decade *of decades*:
+    a counter that idles near 0 and bursts to millions is millions of decades surprised by
+    each burst, and its routine must see how many millions, or every burst pages alike."""
 
     _BIN = 0.1
-    _BINS = 300  # 0 to 30 decades; the last bin holds everything beyond
+    _LINEAR_BINS = 300  # 0 to 30 decades
+    _LOG_BINS_PER_DECADE = 20
+    _BINS = _LINEAR_BINS + 9 * _LOG_BINS_PER_DECADE  # up to 3e10 decades; the last holds more
+    _LINEAR_END = _LINEAR_BINS * _BIN
 
     def __init__(self, top: float, buckets: float, half_life: float) -> None:
         self._top = top
@@ -161,8 +178,22 @@ class _Histogram:
         self._weight = 1.0
         self.bins = [0.0] * self._BINS
 
+    @classmethod
+    def _index(cls, decades: float) -> int:
+        if decades < cls._LINEAR_END:
+            return max(0, int(decades / cls._BIN))
+        beyond = int(math.log10(decades / cls._LINEAR_END) * cls._LOG_BINS_PER_DECADE)
+        return min(cls._LINEAR_BINS + beyond, cls._BINS - 1)
+
+    @classmethod
+    def _centre(cls, index: int) -> float:
+        if index < cls._LINEAR_BINS:
+            return (index + 0.5) * cls._BIN
+        beyond = (index - cls._LINEAR_BINS + 0.5) / cls._LOG_BINS_PER_DECADE
+        return cls._LINEAR_END * math.pow(10.0, beyond)
+
     def add(self, decades: float) -> None:
-        self.bins[min(int(decades / self._BIN), self._BINS - 1)] += self._weight
+        self.bins[self._index(decades)] += self._weight
         self._weight *= self._growth
         if self._weight > 1e100:  # rescale before the weights overflow
             self.bins = [value / self._weight for value in self.bins]
@@ -178,9 +209,9 @@ class _Histogram:
         for index, value in enumerate(self.bins):
             seen += value
             if half is None and seen >= 0.5 * total:
-                half = (index + 0.5) * self._BIN
+                half = self._centre(index)
             if seen >= (1.0 - self._top) * total:
-                top = (index + 0.5) * self._BIN
+                top = self._centre(index)
                 break
         if half is None or top is None:
             return floor
@@ -191,6 +222,8 @@ class _Histogram:
         return [value / self._weight for value in self.bins]
 
     def load(self, bins: list[float]) -> None:
+        if len(bins) == self._LINEAR_BINS:  # written before the log bins: nothing beyond 30
+            bins = [*bins, *[0.0] * (self._BINS - self._LINEAR_BINS)]
         if len(bins) != self._BINS:
             raise ValueError(f"expected {self._BINS} routine bins")
         self.bins, self._weight = list(bins), 1.0
@@ -246,6 +279,9 @@ class VolumeSurgeDetector:
         )
         self._window: deque[tuple[float, float]] = deque(maxlen=max(c.sustained_buckets, 1))
         self._routine = _Routine(c.routine_buckets, c.routine_half_life_buckets)
+        day = round(c.buckets_per_day)
+        self._count_record = RecentMaximum(c.record_days, day)
+        self._ratio_record = RecentMaximum(c.record_days, day)
 
     def judge(self, count: float, at: datetime) -> VolumeJudgement:
         """Judge one bucket's count, then learn from it."""
@@ -270,14 +306,59 @@ class VolumeSurgeDetector:
             score = max(score, window_score)
         if warm:
             self._routine.add(max(single, window))
-        self._learn(count, expected, factor, threshold_count, hour, week_hour, surged or sustained)
+        threshold_count = min(threshold_count, self._record_threshold(expected))
+        record = self._record_score(count, expected)
+        recorded = warm and record >= c.threshold and self._passes_guards(count, expected)
+        score = max(score, record)
+        surged = surged or sustained or recorded
+        self._learn(count, expected, factor, threshold_count, hour, week_hour, surged)
         return VolumeJudgement(
             score=score if warm else 0.0,
-            surged=surged or sustained,
+            surged=surged,
             expected=expected,
             surge_threshold=threshold_count,
             sustained=sustained,
         )
+
+    def _record_score(self, count: float, expected: float) -> float:
+        """Decades by which this bucket tops the series' last ``record_days`` days, in
+        messages or in messages over the expected, whichever more; then remembered."""
+        if self.config.record_days == 0:
+            return 0.0
+        count = max(count, 0.0)
+        ratio = (count + self._pseudo_count()) / (max(expected, 0.0) + self._pseudo_count())
+        decades = max(
+            self._count_record.decades_above(count), self._ratio_record.decades_above(ratio)
+        )
+        self._count_record.add(count)
+        self._ratio_record.add(ratio)
+        return min(1.0, decades)
+
+    def _pseudo_count(self) -> float:
+        # The level: a quiet series' ratios are then not made of noise over an expectation ~0.
+        return max(self._level or _MIN_LEVEL, _MIN_LEVEL)
+
+    def _record_threshold(self, expected: float) -> int:
+        """The fewest messages that top a recent maximum by ``threshold`` decades and meet the
+        per-bucket guards (none while there is no record to top)."""
+        c = self.config
+        margin = math.pow(10.0, c.threshold)
+        tops = []
+        if c.record_days and self._count_record.maximum() > 0.0:
+            tops.append(margin * self._count_record.maximum())
+        if c.record_days and self._ratio_record.maximum() > 0.0:
+            pseudo = self._pseudo_count()
+            tops.append(
+                margin * self._ratio_record.maximum() * (max(expected, 0.0) + pseudo) - pseudo
+            )
+        if not tops:
+            return _NO_THRESHOLD
+        lowest = max(c.min_count, math.ceil(c.min_fold * expected), math.ceil(min(tops)))
+        return min(lowest, _NO_THRESHOLD)
+
+    def _passes_guards(self, count: float, expected: float) -> bool:
+        c = self.config
+        return count >= c.min_count and count >= c.min_fold * expected
 
     def surge_threshold(self, expected: float, dispersion: float, routine: float) -> int:
         """The fewest messages meeting every per-bucket guard, given the expectation, the
@@ -378,6 +459,8 @@ class VolumeSurgeDetector:
             "routine": self._routine.learning.to_state(),
             "routine_settled": self._routine.settled.to_state(),
             "routine_seen": self._routine.seen,
+            "count_record": self._count_record.to_state(),
+            "ratio_record": self._ratio_record.to_state(),
         }
 
     @classmethod
@@ -415,4 +498,7 @@ class VolumeSurgeDetector:
             detector._routine.seen = integer(state["routine_seen"])
         else:
             raise ValueError("expected the settled routine histogram")
+        if "count_record" in state:  # else written before the records: they start empty
+            detector._count_record.load(state["count_record"])
+            detector._ratio_record.load(state["ratio_record"])
         return detector

@@ -120,6 +120,63 @@ def test_bursts_a_few_times_a_day_become_routine() -> None:
     assert surge.surged, "a burst far beyond the routine ones still surges"
 
 
+def _wandering_week(seed: int) -> tuple[VolumeSurgeDetector, list[int], datetime]:
+    """Eight days of a 5-minute counter whose rate wanders widely (half of its buckets are
+    under 0.6x or over 1.5x its mean): the count model needs a big jump to call it rare."""
+    detector = VolumeSurgeDetector(VolumeConfig().for_bucket_width(timedelta(minutes=5)))
+    rng = random.Random(seed)
+    counts = [_poisson(rng, 50.0 * rng.gammavariate(2.0, 0.5)) for _ in range(8 * 288)]
+    for i, count in enumerate(counts):
+        detector.judge(count, START + timedelta(minutes=5 * i))
+    return detector, counts, START + timedelta(days=8, hours=12)
+
+
+def test_a_count_beyond_anything_of_the_last_week_surges_however_bursty_the_series() -> None:
+    # A series whose buckets the count model routinely finds very surprising (real counters
+    # burst for reasons the model does not see; here its routine is raised to 8 decades)
+    # needs a huge jump to surge by surprise alone; twice its largest count of the week is
+    # still news.
+    detector, counts, at = _wandering_week(seed=21)
+    for _ in range(10_000):
+        detector._routine.settled.add(8.0)
+    record = max(counts[-7 * 288 :])
+    judgement = detector.judge(2 * record, at)
+    assert judgement.surged
+    assert judgement.score >= math.log10(2) - 1e-9, "scored by how far it tops the week"
+    assert judgement.surge_threshold <= 2 * record
+
+
+def test_a_count_within_the_last_weeks_range_is_no_record() -> None:
+    detector, counts, at = _wandering_week(seed=21)
+    judgement = detector.judge(max(counts[-7 * 288 :]), at)
+    assert not judgement.surged
+    assert judgement.score < VolumeConfig().threshold
+
+
+def test_a_routine_of_millions_of_decades_is_seen_as_such() -> None:
+    # A byte counter idles near 0 and bursts to millions: each burst is hundreds of thousands
+    # of decades beyond what an idle bucket promises. A routine histogram that ended at 30
+    # decades saw every burst as equal, so a routine one paged like a record one.
+    routine = volume._Histogram(top=0.02, buckets=288, half_life=1e9)
+    rng = random.Random(3)
+    for i in range(5000):
+        routine.add(rng.uniform(2e5, 1e6) if i % 25 == 0 else rng.uniform(0.0, 1.0))
+    assert 2e5 < routine.level(floor=3.0) < 1e7
+
+
+def test_a_routine_histogram_stored_before_the_log_bins_is_read() -> None:
+    detector = VolumeSurgeDetector()
+    _judge(detector, _traffic(days=3, mean=10.0))
+    state = detector.to_state()
+    for key in ("routine", "routine_settled"):
+        bins = state[key]
+        assert isinstance(bins, list)
+        state[key] = bins[:300]  # the linear bins, all there was
+    restored = VolumeSurgeDetector.from_state(state, detector.config)
+    floor = detector.config.routine_floor_decades
+    assert restored._routine.level(floor) == pytest.approx(detector._routine.level(floor))
+
+
 def test_a_moderate_surge_that_lasts_is_caught_by_the_sustained_window() -> None:
     # Ten days of history: its daily cycle is well known, so its noise is small.
     detector = VolumeSurgeDetector()
@@ -218,7 +275,15 @@ def test_wider_buckets_learn_over_the_same_hours_and_keep_the_operator_settings(
     assert five.level_buckets * 5 == minute.level_buckets  # 6 hours either way
     assert five.routine_buckets == 288  # one bucket a day
     assert five.seasonal_prior_buckets == 12  # an hour of the slot's own buckets
-    operator = ("threshold", "min_count", "min_fold", "sustained_buckets", "warmup_buckets")
+    assert five.buckets_per_day == 288  # records kept a day at a time
+    operator = (
+        "threshold",
+        "min_count",
+        "min_fold",
+        "sustained_buckets",
+        "warmup_buckets",
+        "record_days",
+    )
     assert all(getattr(five, name) == getattr(minute, name) for name in operator)
     hourly = minute.for_bucket_width(timedelta(hours=1))
     assert hourly.seasonal_prior_buckets == 1.0  # never below one bucket
@@ -229,6 +294,9 @@ def test_the_service_keeps_the_volume_horizons_in_time_whatever_its_bucket_width
 ) -> None:
     monkeypatch.setenv("ALERT_BUCKET_SECONDS", "300")
     monkeypatch.setenv("ALERT_VOLUME_WARMUP_BUCKETS", "12")
+    monkeypatch.setenv("ALERT_VOLUME_RECORD_DAYS", "14")
     volume_config = AlertSettings().monitor_config.volume
-    assert volume_config == VolumeConfig(warmup_buckets=12).for_bucket_width(timedelta(minutes=5))
+    assert volume_config == VolumeConfig(warmup_buckets=12, record_days=14).for_bucket_width(
+        timedelta(minutes=5)
+    )
     assert volume_config.level_buckets == VolumeConfig().level_buckets / 5
