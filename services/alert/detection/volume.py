@@ -343,10 +343,10 @@ class VolumeSurgeDetector:
         per-bucket guards (none while there is no record to top)."""
         c = self.config
         margin = math.pow(10.0, c.threshold)
-        tops = []
-        if c.record_days and self._count_record.maximum() > 0.0:
+        tops = []  # none with record_days 0: nothing is ever remembered
+        if self._count_record.maximum() > 0.0:
             tops.append(margin * self._count_record.maximum())
-        if c.record_days and self._ratio_record.maximum() > 0.0:
+        if self._ratio_record.maximum() > 0.0:
             pseudo = self._pseudo_count()
             tops.append(
                 margin * self._ratio_record.maximum() * (max(expected, 0.0) + pseudo) - pseudo

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -256,6 +257,29 @@ def test_a_state_from_before_the_settled_routine_keeps_its_routine_for_a_day() -
     restored = VolumeSurgeDetector.from_state(state, detector.config)
     floor = detector.config.routine_floor_decades
     assert restored._routine.level(floor) == detector._routine.learning.level(floor)
+
+
+def test_a_state_from_before_the_records_starts_them_empty() -> None:
+    detector = VolumeSurgeDetector()
+    _judge(detector, _traffic(days=2, mean=10.0))
+    state = detector.to_state()
+    del state["count_record"], state["ratio_record"]
+    restored = VolumeSurgeDetector.from_state(state, detector.config)
+    assert restored._count_record.maximum() == restored._ratio_record.maximum() == 0.0
+    at = START + timedelta(days=2, hours=14)
+    assert restored.judge(25, at).expected == pytest.approx(detector.judge(25, at).expected)
+
+
+def test_with_records_off_only_the_count_model_decides() -> None:
+    detector, counts, at = _wandering_week(seed=21)
+    off = VolumeSurgeDetector(replace(detector.config, record_days=0))
+    for i, count in enumerate(counts):
+        off.judge(count, START + timedelta(minutes=5 * i))
+    for _ in range(10_000):
+        off._routine.settled.add(8.0)
+    judgement = off.judge(2 * max(counts[-7 * 288 :]), at)
+    assert not judgement.surged
+    assert judgement.score == 0.0
 
 
 def test_state_round_trip_gives_identical_judgements() -> None:
