@@ -16,11 +16,13 @@ would, and bursts now and then. The detector models exactly that, one count per 
   series whose rate jitters a lot needs a bigger jump to surprise.
 * Surprise = the negative binomial upper tail of the count, on the same score scale as the
   negative-share monitor (``score = -log10(p) / 10``). A bucket surges when the score reaches
-  ``threshold`` and the count is at least ``min_count`` and ``min_fold`` times the expected.
+  ``threshold``, the count is at least ``min_count`` and ``min_fold`` times the expected, and
+  it is the series' highest of the last ``record_days`` days (in messages or over the
+  expected): a burst no bigger than others of the week is the series' routine.
 * Sustained surge: the same test on the sum of the last ``sustained_buckets`` buckets (with
   its own dispersion, since bursts last more than a bucket), guarded by
   ``sustained_min_fold``: a rise too gradual for any one bucket is caught as it builds.
-* Records: a count (or a count over the expected) beyond the largest of the series' last
+* Records: a count (or a count over the expected) far beyond the largest of the series' last
   ``record_days`` days is news however the model fits the series: how many decades it tops
   them by is a second score, and the bucket's score is the larger (with the same guards).
 * Learning: normal buckets teach the level, the seasonal factors and the dispersion, with the
@@ -296,21 +298,26 @@ class VolumeSurgeDetector:
         routine = self._routine.level(c.routine_floor_decades)
         warm = self._buckets_seen >= c.warmup_buckets
         single = overdispersed_decades(count, expected, dispersion)
-        score = _score(single - routine)
-        threshold_count = self.surge_threshold(expected, dispersion, routine)
-        surged = warm and count >= threshold_count
         window, window_guards = self._add_to_window(count, expected)
         window_score = _score(window - routine)
         sustained = warm and window_guards and window_score >= c.threshold
-        if sustained:
-            score = max(score, window_score)
         if warm:
             self._routine.add(max(single, window))
-        threshold_count = min(threshold_count, self._record_threshold(expected))
+        # One bucket alone surges on the count model only when it is also the series' highest
+        # of the week, in messages or over its expectation: a burst no bigger than others this
+        # week brought is the series' routine, however improbable the model finds it.
+        tops_week = self._tops_week(count, expected)
+        score = _score(single - routine) if tops_week else 0.0
+        if sustained:
+            score = max(score, window_score)
         record = self._record_score(count, expected)
-        recorded = warm and record >= c.threshold and self._passes_guards(count, expected)
+        surged = warm and (
+            sustained
+            or (max(score, record) >= c.threshold and self._passes_guards(count, expected))
+        )
         score = max(score, record)
-        surged = surged or sustained or recorded
+        threshold_count = self._threshold_count(expected, dispersion, routine)
+        self._remember(count, expected)
         self._learn(count, expected, factor, threshold_count, hour, week_hour, surged)
         return VolumeJudgement(
             score=score if warm else 0.0,
@@ -320,41 +327,63 @@ class VolumeSurgeDetector:
             sustained=sustained,
         )
 
-    def _record_score(self, count: float, expected: float) -> float:
-        """Decades by which this bucket tops the series' last ``record_days`` days, in
-        messages or in messages over the expected, whichever more; then remembered."""
-        if self.config.record_days == 0:
-            return 0.0
-        count = max(count, 0.0)
-        ratio = (count + self._pseudo_count()) / (max(expected, 0.0) + self._pseudo_count())
-        decades = max(
-            self._count_record.decades_above(count), self._ratio_record.decades_above(ratio)
-        )
-        self._count_record.add(count)
-        self._ratio_record.add(ratio)
-        return min(1.0, decades)
-
     def _pseudo_count(self) -> float:
-        # The level: a quiet series' ratios are then not made of noise over an expectation ~0.
+        # The level: a quiet series' ratios are then not noise over an expectation of ~0.
         return max(self._level or _MIN_LEVEL, _MIN_LEVEL)
 
-    def _record_threshold(self, expected: float) -> int:
-        """The fewest messages that top a recent maximum by ``threshold`` decades and meet the
-        per-bucket guards (none while there is no record to top)."""
+    def _ratio(self, count: float, expected: float) -> float:
+        pseudo = self._pseudo_count()
+        return (max(count, 0.0) + pseudo) / (max(expected, 0.0) + pseudo)
+
+    def _tops_week(self, count: float, expected: float) -> bool:
+        """Whether the bucket is the highest of the last ``record_days`` days, in messages or
+        over the expected (every bucket is, while nothing is remembered or records are off)."""
+        if self._ratio_record.maximum() <= 0.0:
+            return True
+        return count > self._count_record.maximum() or (
+            self._ratio(count, expected) > self._ratio_record.maximum()
+        )
+
+    def _record_score(self, count: float, expected: float) -> float:
+        """Decades by which this bucket tops the series' last ``record_days`` days, in
+        messages or in messages over the expected, whichever more."""
+        decades = max(
+            self._count_record.decades_above(max(count, 0.0)),
+            self._ratio_record.decades_above(self._ratio(count, expected)),
+        )
+        return min(1.0, decades)
+
+    def _remember(self, count: float, expected: float) -> None:
+        if self.config.record_days:
+            self._count_record.add(max(count, 0.0))
+            self._ratio_record.add(self._ratio(count, expected))
+
+    def _threshold_count(self, expected: float, dispersion: float, routine: float) -> int:
+        """The fewest messages that would have surged this bucket alone: improbable and the
+        week's highest, or a record by ``threshold`` decades, either meeting the guards."""
+        surprising = max(
+            self.surge_threshold(expected, dispersion, routine),
+            math.floor(self._count_topping(expected, 1.0)) + 1,  # strictly above it
+        )
         c = self.config
-        margin = math.pow(10.0, c.threshold)
-        tops = []  # none with record_days 0: nothing is ever remembered
-        if self._count_record.maximum() > 0.0:
+        record = max(
+            c.min_count,
+            math.ceil(c.min_fold * expected),
+            math.ceil(self._count_topping(expected, math.pow(10.0, c.threshold))),
+        )
+        return min(surprising, record, _NO_THRESHOLD)
+
+    def _count_topping(self, expected: float, margin: float) -> float:
+        """The count above which a bucket tops the recent maxima by ``margin`` times. While
+        nothing is remembered (or records are off) every count is the highest so far, and none
+        is a record."""
+        if self._ratio_record.maximum() <= 0.0:
+            return 0.0 if margin <= 1.0 else float(_NO_THRESHOLD)
+        pseudo = self._pseudo_count()
+        tops = [margin * self._ratio_record.maximum() * (max(expected, 0.0) + pseudo) - pseudo]
+        if self._count_record.maximum() > 0.0 or margin <= 1.0:
             tops.append(margin * self._count_record.maximum())
-        if self._ratio_record.maximum() > 0.0:
-            pseudo = self._pseudo_count()
-            tops.append(
-                margin * self._ratio_record.maximum() * (max(expected, 0.0) + pseudo) - pseudo
-            )
-        if not tops:
-            return _NO_THRESHOLD
-        lowest = max(c.min_count, math.ceil(c.min_fold * expected), math.ceil(min(tops)))
-        return min(lowest, _NO_THRESHOLD)
+        return max(0.0, min(tops))
 
     def _passes_guards(self, count: float, expected: float) -> bool:
         c = self.config

@@ -178,6 +178,31 @@ def test_a_routine_histogram_stored_before_the_log_bins_is_read() -> None:
     assert restored._routine.level(floor) == pytest.approx(detector._routine.level(floor))
 
 
+def test_a_burst_no_bigger_than_the_weeks_others_does_not_page_alone() -> None:
+    # A counter whose rate bursts two- to fivefold for a bucket four times a day: the count
+    # model finds each burst improbable, but one within the range of the week's others is this
+    # series' routine, not news (it paged at a score of 0.48 before the week was consulted).
+    detector = VolumeSurgeDetector(VolumeConfig().for_bucket_width(timedelta(minutes=5)))
+    rng = random.Random(12)
+    days, per_day = 8, 288
+    bursts = {day * per_day + rng.randrange(per_day) for day in range(days) for _ in range(4)}
+    counts = [
+        _poisson(
+            rng, 50.0 * rng.gammavariate(10.0, 0.1) * (rng.uniform(2, 5) if i in bursts else 1)
+        )
+        for i in range(days * per_day)
+    ]
+    for i, count in enumerate(counts):
+        detector.judge(count, START + timedelta(minutes=5 * i))
+    weeks_bursts = sorted(counts[i] for i in bursts if i >= per_day)
+    large_burst = weeks_bursts[int(0.9 * (len(weeks_bursts) - 1))]
+    assert large_burst < max(weeks_bursts)
+    judgement = detector.judge(large_burst, START + timedelta(days=days, hours=12))
+    assert not judgement.surged
+    assert judgement.score < VolumeConfig().threshold
+    assert judgement.surge_threshold > large_burst
+
+
 def test_a_moderate_surge_that_lasts_is_caught_by_the_sustained_window() -> None:
     # Ten days of history: its daily cycle is well known, so its noise is small.
     detector = VolumeSurgeDetector()
