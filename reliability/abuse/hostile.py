@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from gateway.settings import GatewaySettings
 from reliability.abuse import raw_http
 from reliability.abuse.memory import alive
 from reliability.abuse.target import Target
@@ -415,7 +416,12 @@ class Attacks:
         """Each operator key opens its cap + 2 streams at once: as many as the caps allow open,
         every other one is refused at once (429 at the gateway's caps, or 503 + Retry-After
         at the alert service's own bound), unary calls still answer while all are open, and
-        once they are closed a new stream opens again."""
+        once they are closed a new stream opens again.
+
+        The keys' rate limits are not what this measures, so it starts once an operator key's
+        burst has refilled (the earlier attacks may have used it up), and an answer that was
+        rate limited all the same is reported as such, not as a cap."""
+        time.sleep(self._operator_refill_s())
         target = self._target
         keys = [target.operator_key, *target.extra_operator_keys]
         attempts = len(keys) * (target.max_streams_per_key + 2)
@@ -427,6 +433,8 @@ class Attacks:
                 response = streams.enter_context(
                     http.stream("GET", "/v1/alerts/stream", headers={"X-API-Key": key})
                 )
+                if response.status_code != 200:
+                    response.read()  # a refusal's problem body says which limit refused it
                 with lock:
                     answers.append(response)
 
@@ -440,15 +448,20 @@ class Attacks:
             for thread in threads:
                 thread.join()
             with httpx.Client(base_url=target.url, timeout=10) as other:
-                unary = [
-                    other.get("/readyz").status_code,
-                    other.get("/v1/alerts", headers=self._operator).status_code,
+                unary_answers = [
+                    other.get("/readyz"),
+                    other.get("/v1/alerts", headers=self._operator),
                     other.post(
                         _CHAT,
                         json={"conversation_id": "c", "customer_id": "u", "text": "hello"},
                         headers=self._client,
-                    ).status_code,
+                    ),
                 ]
+        unary = [answer.status_code for answer in unary_answers]
+        rate_limited = [a for a in [*answers, *unary_answers] if _is_rate_limited(a)]
+        if rate_limited:
+            observed = f"{len(rate_limited)} answers rate limited: the key's burst is too small"
+            return "caps, not rate limits, refuse streams", observed, False
         statuses = [answer.status_code for answer in answers]
         refused_at_once = [
             answer
@@ -473,6 +486,15 @@ class Attacks:
             f" (of {attempts}); unary {unary}; reopened {reopened}"
         )
         return f"{allowed} open, the rest 429/503; unary 200; reopens", observed, ok
+
+    def _operator_refill_s(self) -> float:
+        """How long an operator key's rate limit takes to refill its burst: from the target's
+        settings, else the gateway's defaults."""
+        fields = GatewaySettings.model_fields
+        settings = self._target.settings
+        rate = settings.get("GATEWAY_OPERATOR_RATE_PER_S", fields["operator_rate_per_s"].default)
+        burst = settings.get("GATEWAY_OPERATOR_BURST", fields["operator_burst"].default)
+        return float(burst) / float(rate)
 
     # ---- plumbing ----
 
@@ -568,3 +590,13 @@ class Attacks:
     def _seen(status: int | None, seconds: float | None = None) -> str:
         text = "closed without an answer" if status is None else str(status)
         return text if seconds is None else f"{text} after {seconds:.1f}s"
+
+
+def _is_rate_limited(response: httpx.Response) -> bool:
+    """A 429 from the key's rate limit (not from a cap): its problem type says so."""
+    if response.status_code != 429:
+        return False
+    try:
+        return str(response.json().get("type", "")).endswith("rate-limited")
+    except ValueError:
+        return False
