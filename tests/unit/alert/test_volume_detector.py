@@ -96,6 +96,21 @@ def test_a_jump_that_surges_a_calm_series_is_routine_for_a_bursty_one() -> None:
     assert not bursty.judge(3 * usual, at).surged
 
 
+def _bursty_counter(seed: int, days: int, folds: tuple[float, float]) -> tuple[list[int], set[int]]:
+    """5-minute counts whose rate wanders around 50, and four times a day a bucket `folds`
+    times that; and which buckets burst."""
+    rng = random.Random(seed)
+    per_day = 288
+    bursts = {day * per_day + rng.randrange(per_day) for day in range(days) for _ in range(4)}
+    counts = [
+        _poisson(
+            rng, 50.0 * rng.gammavariate(10.0, 0.1) * (rng.uniform(*folds) if i in bursts else 1)
+        )
+        for i in range(days * per_day)
+    ]
+    return counts, bursts
+
+
 def test_bursts_a_few_times_a_day_become_routine() -> None:
     # A counter in 5-minute buckets whose rate wanders around 50, and four times a day a bucket
     # five to twenty times that. With the sustained windows that hold them, the bursts fill
@@ -103,15 +118,8 @@ def test_bursts_a_few_times_a_day_become_routine() -> None:
     # every burst paged for each bucket it stayed in the window.
     config = VolumeConfig().for_bucket_width(timedelta(minutes=5))
     detector = VolumeSurgeDetector(config)
-    rng = random.Random(11)
     days, per_day = 14, 288
-    bursts = {day * per_day + rng.randrange(per_day) for day in range(days) for _ in range(4)}
-    counts = [
-        _poisson(
-            rng, 50.0 * rng.gammavariate(10.0, 0.1) * (rng.uniform(5, 20) if i in bursts else 1)
-        )
-        for i in range(days * per_day)
-    ]
+    counts, _ = _bursty_counter(seed=11, days=days, folds=(5, 20))
     judgements = [
         detector.judge(count, START + timedelta(minutes=5 * i)) for i, count in enumerate(counts)
     ]
@@ -183,15 +191,8 @@ def test_a_burst_no_bigger_than_the_weeks_others_does_not_page_alone() -> None:
     # model finds each burst improbable, but one within the range of the week's others is this
     # series' routine, not news (it paged at a score of 0.48 before the week was consulted).
     detector = VolumeSurgeDetector(VolumeConfig().for_bucket_width(timedelta(minutes=5)))
-    rng = random.Random(12)
     days, per_day = 8, 288
-    bursts = {day * per_day + rng.randrange(per_day) for day in range(days) for _ in range(4)}
-    counts = [
-        _poisson(
-            rng, 50.0 * rng.gammavariate(10.0, 0.1) * (rng.uniform(2, 5) if i in bursts else 1)
-        )
-        for i in range(days * per_day)
-    ]
+    counts, bursts = _bursty_counter(seed=12, days=days, folds=(2, 5))
     for i, count in enumerate(counts):
         detector.judge(count, START + timedelta(minutes=5 * i))
     weeks_bursts = sorted(counts[i] for i in bursts if i >= per_day)
