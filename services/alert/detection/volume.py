@@ -132,7 +132,9 @@ class VolumeConfig:
 class VolumeJudgement:
     """What the detector concluded about one bucket's count."""
 
-    score: float  # in [0, 1]; of the sustained window when that surged
+    # In [0, 1]: the larger of the count model's (0 unless the bucket is the week's highest),
+    # the record's, and the sustained window's when that surged.
+    score: float
     surged: bool  # the bucket met the surge condition (alone or as the sustained window)
     expected: float  # the count this bucket was expected to bring
     surge_threshold: int  # the smallest count that would have surged this bucket alone
