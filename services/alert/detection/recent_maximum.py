@@ -1,7 +1,8 @@
-"""The largest value a series brought in its last few days, in constant memory.
+"""The largest values a series brought in its last few days, in constant memory.
 
-Kept as one maximum per day-long block of buckets (the current block's included), so the
-window slides by a day at a time: ``days`` floats and a counter, whatever the bucket width.
+Each is kept as one maximum per day-long block of buckets (the current block's included), so
+the window slides by a day at a time: ``days`` floats and a counter, whatever the bucket width.
+With ``days`` 0 nothing is remembered.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class RecentMaximum:
         return math.log10(value / highest)
 
     def add(self, value: float) -> None:
+        if self._days.maxlen == 0:
+            return
         self._current = max(self._current, value)
         self._seen_today += 1
         if self._seen_today >= self._buckets_per_day:
@@ -48,3 +51,38 @@ class RecentMaximum:
         self._days.extend(number(value) for value in state["days"])
         self._current = number(state["current"])
         self._seen_today = integer(state["seen"])
+
+
+class RecentRecords:
+    """What a bucket must top to be a series' highest of its last ``days`` days, in messages
+    or in messages over the expected (the caller's ratio), and how far it tops them."""
+
+    def __init__(self, days: int, buckets_per_day: int) -> None:
+        self.counts = RecentMaximum(days, buckets_per_day)
+        self.ratios = RecentMaximum(days, buckets_per_day)
+
+    def tops(self, count: float, ratio: float) -> bool:
+        """Whether the bucket is the highest so far (every bucket is, while nothing is
+        remembered)."""
+        if self.ratios.maximum() <= 0.0:
+            return True
+        return count > self.counts.maximum() or ratio > self.ratios.maximum()
+
+    def decades_above(self, count: float, ratio: float) -> float:
+        """How many decades the bucket tops them by, whichever more (0 when it does not)."""
+        return max(self.counts.decades_above(count), self.ratios.decades_above(ratio))
+
+    def count_topping(self, expected: float, pseudo: float, margin: float) -> float | None:
+        """The count above which a bucket expecting ``expected`` tops them by ``margin``
+        times, ratios being (count + pseudo) / (expected + pseudo). While nothing is
+        remembered every count is the highest so far (0) and none tops by more (None)."""
+        if self.ratios.maximum() <= 0.0:
+            return 0.0 if margin <= 1.0 else None
+        tops = [margin * self.ratios.maximum() * (expected + pseudo) - pseudo]
+        if self.counts.maximum() > 0.0 or margin <= 1.0:
+            tops.append(margin * self.counts.maximum())
+        return max(0.0, min(tops))
+
+    def add(self, count: float, ratio: float) -> None:
+        self.counts.add(count)
+        self.ratios.add(ratio)

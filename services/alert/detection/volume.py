@@ -43,7 +43,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from services.alert.detection.recent_maximum import RecentMaximum
+from services.alert.detection.recent_maximum import RecentRecords
 from services.alert.detection.state import integer, number, pairs
 from services.alert.detection.surprise import overdispersed_decades
 
@@ -283,9 +283,7 @@ class VolumeSurgeDetector:
         )
         self._window: deque[tuple[float, float]] = deque(maxlen=max(c.sustained_buckets, 1))
         self._routine = _Routine(c.routine_buckets, c.routine_half_life_buckets)
-        day = round(c.buckets_per_day)
-        self._count_record = RecentMaximum(c.record_days, day)
-        self._ratio_record = RecentMaximum(c.record_days, day)
+        self._records = RecentRecords(c.record_days, round(c.buckets_per_day))
 
     def judge(self, count: float, at: datetime) -> VolumeJudgement:
         """Judge one bucket's count, then learn from it."""
@@ -308,18 +306,18 @@ class VolumeSurgeDetector:
         # One bucket alone surges on the count model only when it is also the series' highest
         # of the week, in messages or over its expectation: a burst no bigger than others this
         # week brought is the series' routine, however improbable the model finds it.
-        tops_week = self._tops_week(count, expected)
-        score = _score(single - routine) if tops_week else 0.0
+        seen, ratio = max(count, 0.0), self._ratio(count, expected)
+        score = _score(single - routine) if self._records.tops(seen, ratio) else 0.0
         if sustained:
             score = max(score, window_score)
-        record = self._record_score(count, expected)
+        record = min(1.0, self._records.decades_above(seen, ratio))
         surged = warm and (
             sustained
             or (max(score, record) >= c.threshold and self._passes_guards(count, expected))
         )
         score = max(score, record)
         threshold_count = self._threshold_count(expected, dispersion, routine)
-        self._remember(count, expected)
+        self._records.add(seen, ratio)
         self._learn(count, expected, factor, threshold_count, hour, week_hour, surged)
         return VolumeJudgement(
             score=score if warm else 0.0,
@@ -337,55 +335,21 @@ class VolumeSurgeDetector:
         pseudo = self._pseudo_count()
         return (max(count, 0.0) + pseudo) / (max(expected, 0.0) + pseudo)
 
-    def _tops_week(self, count: float, expected: float) -> bool:
-        """Whether the bucket is the highest of the last ``record_days`` days, in messages or
-        over the expected (every bucket is, while nothing is remembered or records are off)."""
-        if self._ratio_record.maximum() <= 0.0:
-            return True
-        return count > self._count_record.maximum() or (
-            self._ratio(count, expected) > self._ratio_record.maximum()
-        )
-
-    def _record_score(self, count: float, expected: float) -> float:
-        """Decades by which this bucket tops the series' last ``record_days`` days, in
-        messages or in messages over the expected, whichever more."""
-        decades = max(
-            self._count_record.decades_above(max(count, 0.0)),
-            self._ratio_record.decades_above(self._ratio(count, expected)),
-        )
-        return min(1.0, decades)
-
-    def _remember(self, count: float, expected: float) -> None:
-        if self.config.record_days:
-            self._count_record.add(max(count, 0.0))
-            self._ratio_record.add(self._ratio(count, expected))
-
     def _threshold_count(self, expected: float, dispersion: float, routine: float) -> int:
         """The fewest messages that would have surged this bucket alone: improbable and the
         week's highest, or a record by ``threshold`` decades, either meeting the guards."""
-        surprising = max(
-            self.surge_threshold(expected, dispersion, routine),
-            math.floor(self._count_topping(expected, 1.0)) + 1,  # strictly above it
-        )
-        c = self.config
-        record = max(
-            c.min_count,
-            math.ceil(c.min_fold * expected),
-            math.ceil(self._count_topping(expected, math.pow(10.0, c.threshold))),
-        )
+        c, pseudo = self.config, self._pseudo_count()
+        highest = self._records.count_topping(expected, pseudo, 1.0) or 0.0
+        surprising = max(self.surge_threshold(expected, dispersion, routine), int(highest) + 1)
+        topping = self._records.count_topping(expected, pseudo, math.pow(10.0, c.threshold))
+        if topping is None:
+            return min(surprising, _NO_THRESHOLD)
+        record = max(self._fewest_guarded(expected), math.ceil(topping))
         return min(surprising, record, _NO_THRESHOLD)
 
-    def _count_topping(self, expected: float, margin: float) -> float:
-        """The count above which a bucket tops the recent maxima by ``margin`` times. While
-        nothing is remembered (or records are off) every count is the highest so far, and none
-        is a record."""
-        if self._ratio_record.maximum() <= 0.0:
-            return 0.0 if margin <= 1.0 else float(_NO_THRESHOLD)
-        pseudo = self._pseudo_count()
-        tops = [margin * self._ratio_record.maximum() * (max(expected, 0.0) + pseudo) - pseudo]
-        if self._count_record.maximum() > 0.0 or margin <= 1.0:
-            tops.append(margin * self._count_record.maximum())
-        return max(0.0, min(tops))
+    def _fewest_guarded(self, expected: float) -> int:
+        """The fewest messages that meet the per-bucket guards."""
+        return max(self.config.min_count, math.ceil(self.config.min_fold * expected))
 
     def _passes_guards(self, count: float, expected: float) -> bool:
         c = self.config
@@ -400,7 +364,7 @@ class VolumeSurgeDetector:
         def surges(count: int) -> bool:
             return overdispersed_decades(count, expected, dispersion) >= needed
 
-        low = max(c.min_count, math.ceil(c.min_fold * expected))
+        low = self._fewest_guarded(expected)
         if surges(low):
             return low
         step = max(1, math.ceil(math.sqrt(expected + dispersion * expected * expected)))
@@ -490,8 +454,8 @@ class VolumeSurgeDetector:
             "routine": self._routine.learning.to_state(),
             "routine_settled": self._routine.settled.to_state(),
             "routine_seen": self._routine.seen,
-            "count_record": self._count_record.to_state(),
-            "ratio_record": self._ratio_record.to_state(),
+            "count_record": self._records.counts.to_state(),
+            "ratio_record": self._records.ratios.to_state(),
         }
 
     @classmethod
@@ -530,6 +494,6 @@ class VolumeSurgeDetector:
         else:
             raise ValueError("expected the settled routine histogram")
         if "count_record" in state:  # else written before the records: they start empty
-            detector._count_record.load(state["count_record"])
-            detector._ratio_record.load(state["ratio_record"])
+            detector._records.counts.load(state["count_record"])
+            detector._records.ratios.load(state["ratio_record"])
         return detector

@@ -54,3 +54,10 @@ def test_state_round_trip_continues_where_it_was() -> None:
 def test_a_malformed_state_is_refused() -> None:
     with pytest.raises(ValueError):
         RecentMaximum(days=3, buckets_per_day=2).load({"days": "not a list"})
+
+
+def test_with_no_days_nothing_is_remembered() -> None:
+    recent = RecentMaximum(days=0, buckets_per_day=2)
+    for value in (4.0, 8.0, 1.0):
+        recent.add(value)
+    assert recent.maximum() == 0.0

@@ -291,7 +291,7 @@ def test_a_state_from_before_the_records_starts_them_empty() -> None:
     state = detector.to_state()
     del state["count_record"], state["ratio_record"]
     restored = VolumeSurgeDetector.from_state(state, detector.config)
-    assert restored._count_record.maximum() == restored._ratio_record.maximum() == 0.0
+    assert restored._records.counts.maximum() == restored._records.ratios.maximum() == 0.0
     at = START + timedelta(days=2, hours=14)
     assert restored.judge(25, at).expected == pytest.approx(detector.judge(25, at).expected)
 
