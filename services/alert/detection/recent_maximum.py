@@ -3,6 +3,13 @@
 Each is kept as one maximum per day-long block of buckets (the current block's included), so
 the window slides by a day at a time: ``days`` floats and a counter, whatever the bucket width.
 With ``days`` 0 nothing is remembered.
+
+A value within half a percent above the maximum ties with it. A series that trends (a
+temperature, a growing topic) sets such hairline highs every few buckets; each scored as a
+record, they were the lowest positive scores of the series, far more numerous than real
+news, and a threshold chosen on other series paged on every one. Half a percent is below a
+count's own noise from a few hundred messages up, and an integer count under 200 cannot top
+its maximum by less.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ import math
 from collections import deque
 
 from services.alert.detection.state import integer, number
+
+_TIE = 1.005  # a value must top the maximum by more than this factor to be above it
 
 
 class RecentMaximum:
@@ -24,11 +33,15 @@ class RecentMaximum:
         """The largest value of the last ``days`` days (0 before any value)."""
         return max(self._current, max(self._days, default=0.0))
 
+    def topped_by(self, value: float) -> bool:
+        """Whether ``value`` lies above the recent maximum, beyond a tie."""
+        return value > self.maximum() * _TIE
+
     def decades_above(self, value: float) -> float:
-        """How many decades ``value`` lies above the recent maximum; 0 when it does not, or
-        while nothing positive has been seen."""
+        """How many decades ``value`` lies above the recent maximum; 0 when it does not (a tie
+        does not), or while nothing positive has been seen."""
         highest = self.maximum()
-        if highest <= 0.0 or value <= highest:
+        if highest <= 0.0 or not self.topped_by(value):
             return 0.0
         return math.log10(value / highest)
 
@@ -66,7 +79,7 @@ class RecentRecords:
         remembered)."""
         if self.ratios.maximum() <= 0.0:
             return True
-        return count > self.counts.maximum() or ratio > self.ratios.maximum()
+        return self.counts.topped_by(count) or self.ratios.topped_by(ratio)
 
     def decades_above(self, count: float, ratio: float) -> float:
         """How many decades the bucket tops them by, whichever more (0 when it does not)."""
@@ -74,13 +87,15 @@ class RecentRecords:
 
     def count_topping(self, expected: float, pseudo: float, margin: float) -> float | None:
         """The count above which a bucket expecting ``expected`` tops them by ``margin``
-        times, ratios being (count + pseudo) / (expected + pseudo). While nothing is
-        remembered every count is the highest so far (0) and none tops by more (None)."""
+        times (a tie's at least), ratios being (count + pseudo) / (expected + pseudo). While
+        nothing is remembered every count is the highest so far (0) and none tops by more
+        (None)."""
         if self.ratios.maximum() <= 0.0:
             return 0.0 if margin <= 1.0 else None
-        tops = [margin * self.ratios.maximum() * (expected + pseudo) - pseudo]
+        beyond = max(margin, _TIE)
+        tops = [beyond * self.ratios.maximum() * (expected + pseudo) - pseudo]
         if self.counts.maximum() > 0.0 or margin <= 1.0:
-            tops.append(margin * self.counts.maximum())
+            tops.append(beyond * self.counts.maximum())
         return max(0.0, min(tops))
 
     def add(self, count: float, ratio: float) -> None:

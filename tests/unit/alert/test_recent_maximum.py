@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from services.alert.detection.recent_maximum import RecentMaximum
+from services.alert.detection.recent_maximum import RecentMaximum, RecentRecords
 
 
 def test_nothing_seen_is_no_record_to_top() -> None:
@@ -61,3 +61,23 @@ def test_with_no_days_nothing_is_remembered() -> None:
     for value in (4.0, 8.0, 1.0):
         recent.add(value)
     assert recent.maximum() == 0.0
+
+
+def test_a_hairline_high_ties_with_the_maximum() -> None:
+    # A trending series tops its maximum by a hair every few buckets; such highs are no news.
+    recent = RecentMaximum(days=7, buckets_per_day=4)
+    recent.add(1000.0)
+    assert not recent.topped_by(1004.0)
+    assert recent.decades_above(1004.0) == 0.0
+    assert recent.topped_by(1006.0)
+    assert recent.decades_above(1006.0) == pytest.approx(math.log10(1.006))
+
+
+def test_the_count_that_tops_the_records_is_beyond_a_tie() -> None:
+    records = RecentRecords(days=7, buckets_per_day=4)
+    records.add(1000.0, 2.0)
+    # Ratios: (count + 100) / (900 + 100) must top 2.0 * 1.005, counts 1000 * 1.005.
+    assert records.count_topping(expected=900.0, pseudo=100.0, margin=1.0) == pytest.approx(1005.0)
+    assert not records.tops(1004.0, 1.0)
+    assert records.tops(1006.0, 1.0)
+    assert records.count_topping(expected=900.0, pseudo=100.0, margin=2.0) == 2000.0

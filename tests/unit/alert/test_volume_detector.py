@@ -162,6 +162,17 @@ def test_a_count_within_the_last_weeks_range_is_no_record() -> None:
     assert judgement.score < VolumeConfig().threshold
 
 
+def test_a_trending_series_hairline_highs_score_nothing() -> None:
+    # One message more every two minutes: each bucket tops the week's highest by under 0.1%,
+    # the trend and not news. Scored as records, such highs were a trending series' many
+    # lowest positive scores, and a threshold chosen elsewhere paged on each.
+    detector = VolumeSurgeDetector()
+    judgements = _judge(detector, [2000 + minute // 2 for minute in range(2 * 1440)])
+    scored = sum(j.score > 0.0 for j in judgements)
+    assert scored < 10, "hairline highs tie with the week's highest (1,410 of 2,880 scored)"
+    assert not any(j.surged for j in judgements)
+
+
 def test_a_routine_of_millions_of_decades_is_seen_as_such() -> None:
     # A byte counter idles near 0 and bursts to millions: each burst is hundreds of thousands
     # of decades beyond what an idle bucket promises. A routine histogram that ended at 30
