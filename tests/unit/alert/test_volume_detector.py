@@ -13,6 +13,7 @@ import pytest
 
 from services.alert.detection import volume
 from services.alert.detection.incidents import Decision, IncidentRules, IncidentTracker
+from services.alert.detection.routine_surprise import SurpriseHistogram
 from services.alert.detection.surprise import overdispersed_decades
 from services.alert.detection.volume import VolumeConfig, VolumeJudgement, VolumeSurgeDetector
 from services.alert.settings import AlertSettings
@@ -177,7 +178,7 @@ def test_a_routine_of_millions_of_decades_is_seen_as_such() -> None:
     # A byte counter idles near 0 and bursts to millions: each burst is hundreds of thousands
     # of decades beyond what an idle bucket promises. A routine histogram that ended at 30
     # decades saw every burst as equal, so a routine one paged like a record one.
-    routine = volume._Histogram(top=0.02, buckets=288, half_life=1e9)
+    routine = SurpriseHistogram(top=0.02, buckets=288, half_life=1e9)
     rng = random.Random(3)
     for i in range(5000):
         routine.add(rng.uniform(2e5, 1e6) if i % 25 == 0 else rng.uniform(0.0, 1.0))
